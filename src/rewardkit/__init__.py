@@ -1,0 +1,150 @@
+"""rewardkit: an embeddable gamification and rewards SDK.
+
+The domain (rules, conditions, programme, engine) is imported eagerly and does no I/O;
+the facade and the stores are imported on first use, so ``import rewardkit.engine``
+never loads ``sqlite3`` or any store.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .conditions import (
+    Condition,
+    always,
+    amount_at_least,
+    amount_below,
+    amount_compare,
+    attribute_compare,
+    attribute_equals,
+    attribute_in,
+    condition,
+    date_between,
+    has_attribute,
+    kind,
+    never,
+    recurrence,
+    time_between,
+    weekday,
+)
+from .context import Context
+from .errors import (
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidAction,
+    Problem,
+    ProgramError,
+    RewardkitError,
+    RewardUnavailable,
+    StoreError,
+    UnknownAction,
+    UnknownReward,
+)
+from .model import (
+    DEFAULT_CURRENCY,
+    Action,
+    Award,
+    DebtSettled,
+    Entry,
+    EntryKind,
+    Event,
+    Lot,
+    MemberState,
+    MemberView,
+    Outcome,
+    PointsEarned,
+    PointsReversed,
+    RewardRedeemed,
+)
+from .program import Program
+from .rewards import Reward, reward
+from .rules import Cap, EarningRule, Multiplier, cap, first_time, fixed, multiplier, per_amount
+
+if TYPE_CHECKING:
+    from .facade import Rewards
+    from .storage import MemoryStore, Store, open_store
+    from .storage.sqlite import SQLiteStore
+
+_LAZY = {
+    "Rewards": "rewardkit.facade",
+    "MemoryStore": "rewardkit.storage",
+    "Store": "rewardkit.storage",
+    "open_store": "rewardkit.storage",
+    "SQLiteStore": "rewardkit.storage.sqlite",
+}
+
+__all__ = [
+    "DEFAULT_CURRENCY",
+    "Action",
+    "Award",
+    "Cap",
+    "ConcurrencyConflict",
+    "Condition",
+    "Context",
+    "DebtSettled",
+    "EarningRule",
+    "Entry",
+    "EntryKind",
+    "Event",
+    "IdempotencyConflict",
+    "InsufficientPoints",
+    "InvalidAction",
+    "Lot",
+    "MemberState",
+    "MemberView",
+    "MemoryStore",
+    "Multiplier",
+    "Outcome",
+    "PointsEarned",
+    "PointsReversed",
+    "Problem",
+    "Program",
+    "ProgramError",
+    "Reward",
+    "RewardRedeemed",
+    "RewardUnavailable",
+    "RewardkitError",
+    "Rewards",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "UnknownAction",
+    "UnknownReward",
+    "always",
+    "amount_at_least",
+    "amount_below",
+    "amount_compare",
+    "attribute_compare",
+    "attribute_equals",
+    "attribute_in",
+    "cap",
+    "condition",
+    "date_between",
+    "first_time",
+    "fixed",
+    "has_attribute",
+    "kind",
+    "multiplier",
+    "never",
+    "open_store",
+    "per_amount",
+    "recurrence",
+    "reward",
+    "time_between",
+    "weekday",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rewardkit' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

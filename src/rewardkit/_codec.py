@@ -1,0 +1,159 @@
+"""Domain objects <-> JSON-ready data, through one cattrs converter.
+
+Stores see plain records (JSON text), never domain classes: this module is the
+mapper between the two.  Output is canonical (sorted keys, UTC-free isoformat kept
+as given), so equal states encode to equal bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import cattrs
+
+from ._values import AttributeValue, Scalar
+from .model import (
+    Action,
+    DebtSettled,
+    EntryKind,
+    Event,
+    MemberState,
+    Outcome,
+    PointsEarned,
+    PointsReversed,
+    RewardRedeemed,
+)
+
+__all__ = ["dumps", "fingerprint", "from_data", "loads", "make_converter", "to_data"]
+
+T = TypeVar("T")
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls for cls in (PointsEarned, DebtSettled, RewardRedeemed, PointsReversed)
+}
+
+
+def _encode_scalar(value: Scalar) -> object:
+    return {"decimal": str(value)} if isinstance(value, Decimal) else value
+
+
+def _decode_scalar(value: object) -> Scalar:
+    if isinstance(value, dict):
+        return Decimal(value["decimal"])
+    return value  # type: ignore[return-value]
+
+
+def _encode_attribute(value: AttributeValue) -> object:
+    if isinstance(value, tuple):
+        return [_encode_scalar(v) for v in value]
+    return _encode_scalar(value)
+
+
+def _decode_attribute(value: object) -> AttributeValue:
+    if isinstance(value, list):
+        return tuple(_decode_scalar(v) for v in value)
+    return _decode_scalar(value)
+
+
+def make_converter() -> cattrs.Converter:
+    """A fresh converter for rewardkit's domain classes (never a shared global)."""
+    converter = cattrs.Converter()
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
+    converter.register_unstructure_hook(Decimal, str)
+    converter.register_structure_hook(Decimal, lambda v, _: Decimal(v))
+    converter.register_unstructure_hook(EntryKind, lambda k: k.value)
+    converter.register_structure_hook(EntryKind, lambda v, _: EntryKind(v))
+    converter.register_unstructure_hook(
+        Mapping, lambda m: {k: converter.unstructure(v) for k, v in m.items()}
+    )
+
+    base_action = converter.get_unstructure_hook(Action)
+
+    def unstructure_action(action: Action) -> dict[str, Any]:
+        data: dict[str, Any] = base_action(action)
+        data["attributes"] = {k: _encode_attribute(v) for k, v in action.attributes.items()}
+        return data
+
+    def structure_action(data: Mapping[str, Any], _: object) -> Action:
+        return Action(
+            id=data["id"],
+            member=data["member"],
+            kind=data["kind"],
+            at=datetime.fromisoformat(data["at"]),
+            amount=None if data.get("amount") is None else Decimal(data["amount"]),
+            attributes={k: _decode_attribute(v) for k, v in data.get("attributes", {}).items()},
+        )
+
+    converter.register_unstructure_hook(Action, unstructure_action)
+    converter.register_structure_hook(Action, structure_action)
+
+    def unstructure_event(event: Event) -> dict[str, Any]:
+        hook = converter.get_unstructure_hook(type(event))
+        return {"type": type(event).__name__, **hook(event)}
+
+    def structure_event(data: Mapping[str, Any], _: object) -> Event:
+        fields = dict(data)
+        cls = EVENT_TYPES[fields.pop("type")]
+        return converter.structure(fields, cls)
+
+    converter.register_unstructure_hook(Event, unstructure_event)
+    converter.register_structure_hook_func(lambda t: t is Event, structure_event)
+    for cls in EVENT_TYPES.values():
+        # Subclasses are unstructured by their own attrs hook when asked for directly.
+        converter.register_unstructure_hook(
+            cls, cattrs.gen.make_dict_unstructure_fn(cls, converter)
+        )
+    return converter
+
+
+_CONVERTER = make_converter()
+
+
+def to_data(value: object, as_type: type | None = None) -> Any:
+    """A JSON-ready form of a domain object."""
+    if isinstance(value, Event):
+        return _CONVERTER.unstructure(value, Event)
+    return _CONVERTER.unstructure(value, as_type)
+
+
+def from_data(data: Any, as_type: type[T]) -> T:
+    return _CONVERTER.structure(data, as_type)
+
+
+def dumps(value: object, as_type: type | None = None) -> str:
+    """Canonical JSON text: sorted keys, no insignificant whitespace."""
+    return json.dumps(
+        to_data(value, as_type), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def loads(text: str | bytes, as_type: type[T]) -> T:
+    return from_data(json.loads(text), as_type)
+
+
+def fingerprint(request: Mapping[str, Any]) -> str:
+    """The sha256 hex digest of a request's canonical JSON."""
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def state_bytes(state: MemberState) -> bytes:
+    return dumps(state).encode()
+
+
+def outcome_data(outcome: Outcome) -> Any:
+    return to_data(outcome)
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def from_json_text(text: str) -> Any:
+    return json.loads(text)

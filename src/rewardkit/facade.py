@@ -1,0 +1,274 @@
+"""Rewards: the facade a host application talks to.
+
+Each call loads a member from the store, runs a pure engine function, and commits the
+result atomically with a receipt for its id.  A commit that loses a race is retried
+from a fresh load (bounded, with jittered backoff), then :class:`ConcurrencyConflict`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from . import _codec
+from ._values import aware, identifier, money
+from .engine import Evaluation, evaluate, redeem, reverse
+from .errors import (
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    InvalidAction,
+    RewardUnavailable,
+    UnknownAction,
+)
+from .model import Action, Entry, MemberState, MemberView, Outcome
+from .program import Program
+from .storage import (
+    Commit,
+    CounterLimitExceeded,
+    DuplicateReceipt,
+    Receipt,
+    StaleVersion,
+    Store,
+    open_store,
+)
+
+__all__ = ["Rewards"]
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The only place rewardkit reads the system clock."""
+    return datetime.now(UTC)
+
+
+def _plain_decimal(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _action_request(action: Action) -> dict[str, Any]:
+    """An action's canonical content: the same instant in any zone, 12.5 == 12.50."""
+    data: dict[str, Any] = _codec.to_data(action)
+    data["at"] = action.at.astimezone(UTC).isoformat()
+    if action.amount is not None:
+        data["amount"] = _plain_decimal(action.amount)
+    return data
+
+
+def _differing_field(stored: Mapping[str, Any], given: Mapping[str, Any]) -> str:
+    for key in sorted(set(stored) | set(given)):
+        if stored.get(key) != given.get(key):
+            return f"{key!r} differs: recorded {stored.get(key)!r}, now {given.get(key)!r}"
+    return ""
+
+
+class Rewards:
+    """A loyalty programme running on a store.
+
+    >>> kit = Rewards(program)                          # in memory
+    >>> kit = Rewards(program, store="sqlite:///rewards.db")
+    """
+
+    def __init__(
+        self,
+        program: Program,
+        store: Store | str | None = None,
+        *,
+        clock: Clock = system_clock,
+        max_attempts: int = 8,
+    ) -> None:
+        if not isinstance(program, Program):
+            raise TypeError(f"program must be a rewardkit Program, got {program!r}")
+        self.program = program
+        self.store: Store = (
+            store if store is not None and not isinstance(store, str) else open_store(store)
+        )
+        self._clock = clock
+        self._max_attempts = max_attempts
+
+    # ------------------------------------------------------------ writing
+
+    def record(self, action: Action) -> Outcome:
+        """Record what a member did and award the points it earns."""
+        if not isinstance(action, Action):
+            raise InvalidAction("action", action, "must be a rewardkit.Action")
+        request = _action_request(action)
+        return self._handle(
+            "record",
+            action.id,
+            action.member,
+            request,
+            lambda state: evaluate(self.program, state, action),
+        )
+
+    def redeem(self, member: str, reward: str, *, id: str, at: datetime | None = None) -> Outcome:
+        """Spend a reward's cost now; raises InsufficientPoints / RewardUnavailable /
+        UnknownReward and changes nothing when it cannot."""
+        member = identifier(member, "member")
+        request_id = identifier(id, "id")
+        item = self.program.reward(reward)
+        when = self._when(at)
+        request = {"member": member, "reward": item.id}
+        if at is not None:
+            request["at"] = when.astimezone(UTC).isoformat()
+
+        def run(state: MemberState) -> Evaluation:
+            used = self.store.counter(item.stock_key) if item.stock is not None else 0
+            return redeem(
+                self.program, state, item.id, request_id=request_id, at=when, stock_used=used
+            )
+
+        return self._handle("redeem", request_id, member, request, run)
+
+    def reverse(
+        self,
+        action_id: str,
+        *,
+        id: str,
+        at: datetime | None = None,
+        amount: Decimal | str | int | float | None = None,
+    ) -> Outcome:
+        """Take back what a recorded action earned: in full, or in proportion to a
+        refunded ``amount``.  Points already spent become a debt on future earnings."""
+        action_id = identifier(action_id, "action_id")
+        request_id = identifier(id, "id")
+        value = None if amount is None else money(amount, "amount")
+        when = self._when(at)
+        original = self.store.receipt("record", action_id)
+        if original is None:
+            raise UnknownAction(action_id)
+        action = _codec.from_data(original.request, Action)
+        request: dict[str, Any] = {
+            "action": action_id,
+            "amount": None if value is None else _plain_decimal(value),
+        }
+        if at is not None:
+            request["at"] = when.astimezone(UTC).isoformat()
+
+        def run(state: MemberState) -> Evaluation:
+            return reverse(
+                self.program,
+                state,
+                action,
+                original.outcome.awards,
+                request_id=request_id,
+                at=when,
+                amount=value,
+            )
+
+        return self._handle("reverse", request_id, action.member, request, run)
+
+    # ------------------------------------------------------------ reading
+
+    def preview(self, action: Action) -> Outcome:
+        """The outcome ``action`` would have, committing nothing (for a checkout page)."""
+        if not isinstance(action, Action):
+            raise InvalidAction("action", action, "must be a rewardkit.Action")
+        replay = self._replayed("record", action.id, _action_request(action))
+        if replay is not None:
+            return replay
+        state = self.store.load(action.member).state
+        return evaluate(self.program, state, action).outcome
+
+    def balance(
+        self, member: str, at: datetime | None = None, *, currency: str | None = None
+    ) -> int:
+        """The member's usable balance (0 for an unknown member)."""
+        state = self.store.load(identifier(member, "member")).state
+        return state.balance(currency or self.program.currency, self._when(at))
+
+    def member(self, member: str, at: datetime | None = None) -> MemberView:
+        """Everything a host shows a member about their standing."""
+        state = self.store.load(identifier(member, "member")).state
+        when = self._when(at)
+        usable = tuple(lot for lot in state.lots if lot.usable_at(when))
+        balances: dict[str, int] = dict.fromkeys(self.program.currencies, 0)
+        for lot in usable:
+            balances[lot.currency] = balances.get(lot.currency, 0) + lot.remaining
+        return MemberView(
+            id=state.id,
+            balance=balances[self.program.currency],
+            balances=balances,
+            debts=state.debts,
+            lots=usable,
+            first_seen=state.first_seen,
+            last_activity=state.last_activity,
+            actions=state.kinds,
+            spent=state.spent,
+        )
+
+    def history(self, member: str) -> list[Entry]:
+        """The member's ledger, oldest first: every point with its cause and reason."""
+        return self.store.history(identifier(member, "member"))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Rewards:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Rewards {self.program.name!r} on {self.store!r}>"
+
+    # ------------------------------------------------------------ internals
+
+    def _when(self, at: datetime | None) -> datetime:
+        return self._clock() if at is None else aware(at, "at")
+
+    def _replayed(
+        self, operation: str, request_id: str, request: Mapping[str, Any]
+    ) -> Outcome | None:
+        receipt = self.store.receipt(operation, request_id)
+        if receipt is None:
+            return None
+        if dict(receipt.request) != dict(request):
+            detail = _differing_field(receipt.request, request)
+            raise IdempotencyConflict(operation, request_id, detail)
+        return attrs.evolve(receipt.outcome, replayed=True)
+
+    def _handle(
+        self,
+        operation: str,
+        request_id: str,
+        member: str,
+        request: Mapping[str, Any],
+        run: Callable[[MemberState], Evaluation],
+    ) -> Outcome:
+        # Canonicalise once so a stored receipt compares equal to a new request.
+        request = _codec.from_json_text(_codec.canonical_json(request))
+        for attempt in range(self._max_attempts):
+            replay = self._replayed(operation, request_id, request)
+            if replay is not None:
+                return replay
+            snapshot = self.store.load(member)
+            result = run(snapshot.state)
+            receipt = Receipt(operation, request_id, member, request, result.outcome)
+            unit = Commit(
+                member=member,
+                expected_version=snapshot.version,
+                state=result.state,
+                entries=result.outcome.entries,
+                receipt=receipt,
+                counters=result.counters,
+            )
+            try:
+                self.store.commit(unit)
+            except CounterLimitExceeded as error:
+                raise RewardUnavailable(
+                    error.key.split(":", 1)[-1], "out of stock (redeemed concurrently)"
+                ) from None
+            except (StaleVersion, DuplicateReceipt):
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+                continue
+            return result.outcome
+        raise ConcurrencyConflict(member, self._max_attempts)

@@ -1,0 +1,288 @@
+"""The domain's values: actions, member state, lots, ledger entries, events, outcomes.
+
+Everything here is a frozen attrs class: no I/O, no clock.  Mappings are read-only
+and sorted by key, so two equal states serialise to the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import attrs
+
+from ._values import AttributeValue, aware, freeze, identifier, money, normalize_attributes
+
+__all__ = [
+    "DEFAULT_CURRENCY",
+    "Action",
+    "Award",
+    "CapUsage",
+    "CounterChange",
+    "DebtSettled",
+    "Entry",
+    "EntryKind",
+    "Event",
+    "Lot",
+    "MemberState",
+    "MemberView",
+    "Outcome",
+    "PointsEarned",
+    "PointsReversed",
+    "Reversal",
+    "RewardRedeemed",
+]
+
+DEFAULT_CURRENCY = "points"
+
+
+def _optional_money(value: object) -> Decimal | None:
+    return None if value is None else money(value, "amount")
+
+
+def _action_id(value: object) -> str:
+    return identifier(value, "id")
+
+
+def _member_id(value: object) -> str:
+    return identifier(value, "member")
+
+
+def _kind(value: object) -> str:
+    return identifier(value, "kind")
+
+
+def _instant(value: object) -> datetime:
+    return aware(value, "at")
+
+
+def _counts(value: Mapping[str, int]) -> Mapping[str, int]:
+    return freeze(value)
+
+
+def _usages(value: Mapping[str, tuple[CapUsage, ...]]) -> Mapping[str, tuple[CapUsage, ...]]:
+    return freeze(value)
+
+
+def _reversals(value: Mapping[str, Reversal]) -> Mapping[str, Reversal]:
+    return freeze(value)
+
+
+@attrs.frozen
+class Action:
+    """Something a member did: a purchase, a visit, a review, a game event.
+
+    ``id`` is the host's idempotency key: recording the same id twice changes nothing.
+    """
+
+    id: str = attrs.field(converter=_action_id)
+    member: str = attrs.field(converter=_member_id)
+    kind: str = attrs.field(converter=_kind)
+    at: datetime = attrs.field(converter=_instant)
+    amount: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    attributes: Mapping[str, AttributeValue] = attrs.field(
+        factory=dict, converter=normalize_attributes, hash=False
+    )
+
+
+class EntryKind(StrEnum):
+    """Why a ledger entry changed a balance."""
+
+    EARN = "earn"
+    REDEEM = "redeem"
+    REVERSE = "reverse"
+    SETTLE = "settle"  # an earning absorbed by a debt left by an earlier reversal
+    EXPIRE = "expire"
+    ADJUST = "adjust"
+
+
+@attrs.frozen
+class Entry:
+    """One append-only ledger line.  The signed ``points`` of a member's entries sum to
+    their balance in that currency; ``balance`` and ``debt`` are the values after it."""
+
+    member: str
+    seq: int
+    at: datetime
+    kind: EntryKind
+    currency: str
+    points: int
+    balance: int
+    debt: int
+    cause: str  # the action, redemption or reversal id that made this entry
+    reason: str  # the rule id, reward id, or reversed action id
+
+
+@attrs.frozen
+class Lot:
+    """Points earned together, spendable until ``expires_at`` (exclusive)."""
+
+    id: str
+    currency: str
+    points: int
+    remaining: int
+    earned_at: datetime
+    expires_at: datetime | None
+    action: str
+    rule: str
+
+    def usable_at(self, at: datetime) -> bool:
+        return self.remaining > 0 and (self.expires_at is None or at < self.expires_at)
+
+
+@attrs.frozen
+class CapUsage:
+    """How much a rule has awarded a member within one cap period."""
+
+    period: str
+    points: int = 0
+    awards: int = 0
+
+
+@attrs.frozen
+class Reversal:
+    """What has been taken back so far from one recorded action."""
+
+    refunded: Decimal | None  # cumulative refunded amount (None: a full reversal)
+    taken: Mapping[str, int] = attrs.field(
+        converter=_counts, hash=False
+    )  # "rule|currency" -> points
+    complete: bool = False
+
+
+@attrs.frozen
+class MemberState:
+    """Everything the engine needs to know about one member; the store persists it whole."""
+
+    id: str
+    lots: tuple[Lot, ...] = ()
+    debts: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    entries: int = 0  # number of ledger entries written so far (the next entry's seq)
+    kinds: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    spent: Decimal = Decimal(0)
+    first_seen: datetime | None = None
+    last_activity: datetime | None = None
+    usage: Mapping[str, tuple[CapUsage, ...]] = attrs.field(
+        factory=dict, converter=_usages, hash=False
+    )
+    reversals: Mapping[str, Reversal] = attrs.field(
+        factory=dict, converter=_reversals, hash=False
+    )
+
+    def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
+        """Usable points in ``currency`` (lots not yet expired at ``at``)."""
+        return sum(
+            lot.remaining
+            for lot in self.lots
+            if lot.currency == currency and (at is None or lot.usable_at(at))
+        )
+
+    def balances(self) -> Mapping[str, int]:
+        totals: dict[str, int] = {}
+        for lot in self.lots:
+            totals[lot.currency] = totals.get(lot.currency, 0) + lot.remaining
+        return freeze(totals)
+
+    def debt(self, currency: str = DEFAULT_CURRENCY) -> int:
+        return self.debts.get(currency, 0)
+
+
+# ---------------------------------------------------------------- domain events
+
+
+@attrs.frozen
+class Event:
+    """Base of every domain event."""
+
+    member: str
+    at: datetime
+    cause: str
+
+
+@attrs.frozen
+class PointsEarned(Event):
+    rule: str
+    currency: str
+    points: int
+
+
+@attrs.frozen
+class DebtSettled(Event):
+    currency: str
+    points: int
+    remaining_debt: int
+
+
+@attrs.frozen
+class RewardRedeemed(Event):
+    reward: str
+    currency: str
+    cost: int
+
+
+@attrs.frozen
+class PointsReversed(Event):
+    action: str
+    currency: str
+    points: int  # taken back from the balance
+    debt: int  # not recoverable now: added to the member's debt
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+@attrs.frozen
+class CounterChange:
+    """A change to a counter shared by all members (a reward's stock, a raffle's tickets).
+
+    The store applies it atomically with the member's commit and refuses it, committing
+    nothing, if the counter would pass ``limit``.
+    """
+
+    key: str
+    delta: int
+    limit: int | None = None
+
+
+@attrs.frozen
+class Award:
+    """What one rule contributed to an action, and why: the explanation a checkout shows."""
+
+    rule: str
+    currency: str
+    points: int
+    detail: str
+    capped: bool = False
+
+
+@attrs.frozen
+class Outcome:
+    """What a call did (or, for a preview, would do)."""
+
+    member: str
+    points: int  # net change of the default-currency balance made by this call
+    balance: int  # default-currency balance after the call
+    changes: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    events: tuple[Event, ...] = ()
+    entries: tuple[Entry, ...] = ()
+    awards: tuple[Award, ...] = ()
+    replayed: bool = False
+
+
+@attrs.frozen
+class MemberView:
+    """What a host shows a member: balances, lots, debt and activity, at an instant."""
+
+    id: str
+    balance: int  # in the programme's default currency
+    balances: Mapping[str, int] = attrs.field(converter=_counts, hash=False)
+    debts: Mapping[str, int] = attrs.field(converter=_counts, hash=False)
+    lots: tuple[Lot, ...] = ()
+    tier: str | None = None
+    badges: tuple[str, ...] = ()
+    first_seen: datetime | None = None
+    last_activity: datetime | None = None
+    actions: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    spent: Decimal = Decimal(0)

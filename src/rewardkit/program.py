@@ -1,0 +1,147 @@
+"""A programme: the composition of every policy, validated and compiled once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import tzinfo
+
+import attrs
+
+from .errors import Problem, ProgramError, UnknownReward
+from .model import DEFAULT_CURRENCY
+from .rewards import Reward
+from .rules import EarningRule, Multiplier
+from .time import zone
+
+__all__ = ["Program"]
+
+Rule = EarningRule | Multiplier
+
+
+def _index_by_kind(
+    rules: Iterable[Rule],
+) -> tuple[Mapping[str, tuple[Rule, ...]], tuple[Rule, ...]]:
+    by_kind: dict[str, list[Rule]] = {}
+    any_kind: list[Rule] = []
+    ordered = list(rules)
+    for rule in ordered:
+        if rule.on is None:
+            any_kind.append(rule)
+        else:
+            for kind in rule.on:
+                by_kind.setdefault(kind, [])
+    for rule in ordered:  # keep declaration order within each kind
+        for kind, bucket in by_kind.items():
+            if rule.on is None or kind in rule.on:
+                bucket.append(rule)
+    return {k: tuple(v) for k, v in by_kind.items()}, tuple(any_kind)
+
+
+@attrs.frozen(repr=False)
+class Program:
+    """Rules, rewards and currencies under one time zone.
+
+    Built once, evaluated many times: construction checks every cross-reference and
+    indexes rules by action kind, so an action only meets the rules that can fire for it.
+    """
+
+    name: str
+    timezone: str = "UTC"
+    rules: tuple[Rule, ...] = attrs.field(default=(), converter=tuple)
+    rewards: tuple[Reward, ...] = attrs.field(default=(), converter=tuple)
+    currencies: tuple[str, ...] = attrs.field(default=(DEFAULT_CURRENCY,), converter=tuple)
+
+    tz: tzinfo = attrs.field(init=False, eq=False)
+    _base_by_kind: Mapping[str, tuple[EarningRule, ...]] = attrs.field(init=False, eq=False)
+    _base_any: tuple[EarningRule, ...] = attrs.field(init=False, eq=False)
+    _mult_by_kind: Mapping[str, tuple[Multiplier, ...]] = attrs.field(init=False, eq=False)
+    _mult_any: tuple[Multiplier, ...] = attrs.field(init=False, eq=False)
+    _rewards: Mapping[str, Reward] = attrs.field(init=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        problems = self._problems()
+        if problems:
+            raise ProgramError(problems)
+        set_ = object.__setattr__
+        set_(self, "tz", zone(self.timezone))
+        base = [r for r in self.rules if not isinstance(r, Multiplier)]
+        mults = [r for r in self.rules if isinstance(r, Multiplier)]
+        by_kind, any_kind = _index_by_kind(base)
+        set_(self, "_base_by_kind", by_kind)
+        set_(self, "_base_any", any_kind)
+        by_kind, any_kind = _index_by_kind(mults)
+        set_(self, "_mult_by_kind", by_kind)
+        set_(self, "_mult_any", any_kind)
+        set_(self, "_rewards", {r.id: r for r in self.rewards})
+
+    def _problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if not isinstance(self.name, str) or not self.name.strip():
+            problems.append(
+                Problem("program.name", f"must be a non-empty string, got {self.name!r}")
+            )
+        try:
+            zone(self.timezone)
+        except ProgramError as error:
+            problems.extend(Problem("program.timezone", p.message) for p in error.problems)
+        if not self.currencies:
+            problems.append(Problem("program.currencies", "must name at least one currency"))
+        currencies = set(self.currencies)
+        seen: set[str] = set()
+        base_ids = {r.id for r in self.rules if not isinstance(r, Multiplier)}
+        for i, rule in enumerate(self.rules):
+            if not isinstance(rule, (Multiplier, EarningRule)):
+                problems.append(Problem(f"rules[{i}]", f"is not a rule: {rule!r}"))
+                continue
+            if rule.id in seen:
+                problems.append(Problem(f"rules[{i}].id", f"duplicate rule id {rule.id!r}"))
+            seen.add(rule.id)
+            if isinstance(rule, Multiplier):
+                for target in sorted(rule.targets or ()):
+                    if target not in base_ids:
+                        what = "a multiplier" if target in seen else "no rule"
+                        problems.append(
+                            Problem(
+                                f"rules[{i}].targets",
+                                f"{what} named {target!r}"
+                                + (" (multipliers target base rules)" if target in seen else ""),
+                            )
+                        )
+            elif rule.currency not in currencies:
+                problems.append(
+                    Problem(f"rules[{i}].currency", f"unknown currency {rule.currency!r}")
+                )
+        reward_ids: set[str] = set()
+        for i, item in enumerate(self.rewards):
+            if item.id in reward_ids:
+                problems.append(Problem(f"rewards[{i}].id", f"duplicate reward id {item.id!r}"))
+            reward_ids.add(item.id)
+            if item.currency not in currencies:
+                problems.append(
+                    Problem(f"rewards[{i}].currency", f"unknown currency {item.currency!r}")
+                )
+        return problems
+
+    @property
+    def currency(self) -> str:
+        """The default currency: the first one declared."""
+        return self.currencies[0]
+
+    def rules_for(self, kind: str) -> tuple[EarningRule, ...]:
+        """The base rules that can fire for an action of ``kind``, in declaration order."""
+        return self._base_by_kind.get(kind, self._base_any)
+
+    def multipliers_for(self, kind: str) -> tuple[Multiplier, ...]:
+        return self._mult_by_kind.get(kind, self._mult_any)
+
+    def reward(self, reward_id: str) -> Reward:
+        try:
+            return self._rewards[reward_id]
+        except KeyError:
+            raise UnknownReward(reward_id, tuple(self._rewards)) from None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Program {self.name!r} ({self.timezone}): {len(self.rules)} rules, "
+            f"{len(self.rewards)} rewards>"
+        )
