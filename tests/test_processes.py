@@ -35,7 +35,8 @@ def assert_ledger_explains_balance(kit: rk.Rewards, member: str) -> None:
 def test_state_written_by_one_process_is_read_by_another(tmp_path: Path) -> None:
     db = tmp_path / "rewards.db"
     proc = worker("record", str(db), "ana", "w", "5")
-    out, err = proc.communicate(timeout=60)
+    printed, err = proc.communicate(timeout=60)
+    assert printed.split() == [f"w-{i}" for i in range(5)]
     assert proc.returncode == 0, err
     with rk.Rewards(cafe_program(), store=f"sqlite:///{db}") as kit:
         assert kit.balance("ana") == 5 + 50  # 1 point per purchase + the welcome bonus

@@ -42,13 +42,14 @@ class MemoryStore:
             key = (unit.receipt.operation, unit.receipt.id)
             if key in self._receipts:
                 raise DuplicateReceipt(*key)
+            values: dict[str, int] = {}  # running totals: a key may appear twice
             for change in unit.counters:
-                value = self._counters.get(change.key, 0) + change.delta
-                if change.limit is not None and value > change.limit:
+                values[change.key] = values.get(change.key, self._counters.get(change.key, 0))
+                values[change.key] += change.delta
+                if change.limit is not None and values[change.key] > change.limit:
                     raise CounterLimitExceeded(change.key, change.limit)
             # Every check passed: apply all or nothing (nothing below can fail).
-            for change in unit.counters:
-                self._counters[change.key] = self._counters.get(change.key, 0) + change.delta
+            self._counters.update(values)
             self._members[unit.member] = Snapshot(unit.state, version + 1)
             self._ledgers.setdefault(unit.member, []).extend(unit.entries)
             self._receipts[key] = unit.receipt

@@ -1,0 +1,6 @@
+"""Tools for testing rewardkit and the code built on it.
+
+:mod:`rewardkit.testing.store_contract` holds the contract suite every store must pass,
+ours or your own.  This package imports nothing at import time, so neither pytest nor
+hypothesis is needed to import it.
+"""

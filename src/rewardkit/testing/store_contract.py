@@ -1,0 +1,374 @@
+"""The contract every rewardkit store must pass: ours, and yours.
+
+Subclass :class:`StoreContract` in a test module under a name pytest collects, and say
+how to make a fresh, empty store::
+
+    from rewardkit.testing.store_contract import StoreContract
+
+    class TestRedisStore(StoreContract):
+        def make_store(self) -> Store:
+            return RedisStore(url, namespace=uuid.uuid4().hex)  # empty, every call
+
+        # Optional: a new store over the data of a closed one (enables the reopen test).
+        def reopen_store(self, store: Store) -> Store | None:
+            return RedisStore(url, namespace=store.namespace)
+
+Every ``test_*`` method is inherited.  The suite uses plain ``assert`` and imports
+neither pytest nor hypothesis, so any runner that collects ``Test*`` classes runs it;
+a test that cannot apply raises :class:`unittest.SkipTest`, which pytest reports as a
+skip.  Commits are built by hand from model objects, so the suite needs no programme.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import unittest
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from functools import partial
+from typing import NoReturn, TypeVar
+
+import attrs
+
+from .. import _codec
+from ..model import (
+    Action,
+    Award,
+    CapUsage,
+    CounterChange,
+    Entry,
+    EntryKind,
+    Lot,
+    MemberState,
+    Outcome,
+    PointsEarned,
+    Reversal,
+)
+from ..storage.base import (
+    Commit,
+    CounterLimitExceeded,
+    DuplicateReceipt,
+    Receipt,
+    Snapshot,
+    StaleVersion,
+    Store,
+)
+
+__all__ = ["StoreContract"]
+
+E = TypeVar("E", bound=BaseException)
+
+AT = datetime(2026, 3, 7, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+STOCK = "reward-stock:free-coffee"
+TICKETS = "raffle-tickets:summer"
+
+
+def make_commit(
+    snapshot: Snapshot,
+    request_id: str,
+    points: int = 10,
+    *,
+    operation: str = "record",
+    at: datetime = AT,
+    counters: Iterable[CounterChange] = (),
+) -> Commit:
+    """The commit that recording a purchase worth ``points`` makes on top of ``snapshot``."""
+    state = snapshot.state
+    member, seq = state.id, state.entries
+    balance = state.balance() + points
+    lot = Lot(
+        id=f"{request_id}/base",
+        currency="points",
+        points=points,
+        remaining=points,
+        earned_at=at,
+        expires_at=at + timedelta(days=365),
+        action=request_id,
+        rule="base",
+    )
+    new_state = attrs.evolve(
+        state,
+        lots=(*state.lots, lot),
+        entries=seq + 1,
+        kinds={**state.kinds, "purchase": state.kinds.get("purchase", 0) + 1},
+        spent=state.spent + Decimal("12.50"),
+        first_seen=state.first_seen or at,
+        last_activity=at,
+        usage={"base": (CapUsage("2026-03", points=points, awards=1),)},
+        reversals={"old-order": Reversal(Decimal("2.5"), {"base|points": 3})},
+    )
+    entry = Entry(member, seq, at, EntryKind.EARN, "points", points, balance, 0, request_id, "base")
+    action = Action(
+        id=request_id,
+        member=member,
+        kind="purchase",
+        at=at,
+        amount=Decimal("12.50"),
+        attributes={"category": "pastry", "price": Decimal("2.50"), "tags": ("new", Decimal(1))},
+    )
+    event = PointsEarned(member, at.astimezone(UTC), request_id, "base", "points", points)
+    outcome = Outcome(
+        member=member,
+        points=points,
+        balance=balance,
+        changes={"points": points},
+        events=(event,),
+        entries=(entry,),
+        awards=(Award("base", "points", points, "1 point per 1.00 on purchase"),),
+    )
+    receipt = Receipt(operation, request_id, member, _codec.to_data(action), outcome)
+    return Commit(member, snapshot.version, new_state, (entry,), receipt, tuple(counters))
+
+
+def _raises(expected: type[E], call: Callable[[], object]) -> E:
+    try:
+        call()
+    except expected as error:
+        return error
+    raise AssertionError(f"expected {expected.__name__}, but nothing was raised")
+
+
+def _skip(reason: str) -> NoReturn:
+    try:
+        import pytest
+    except ImportError:
+        raise unittest.SkipTest(reason) from None
+    pytest.skip(reason)
+
+
+def _observe(store: Store, members: Iterable[str], receipts: Iterable[tuple[str, str]]) -> object:
+    """Everything a refused commit must leave as it was."""
+    members = list(members)
+    return (
+        [store.load(member) for member in members],
+        [store.history(member) for member in members],
+        [store.receipt(operation, request_id) for operation, request_id in receipts],
+        [store.counter(key) for key in (STOCK, TICKETS)],
+        list(store.members()),
+    )
+
+
+class StoreContract:
+    """The shared store test suite.  Subclasses implement :meth:`make_store`.
+
+    The hook raises instead of being an ``abc.abstractmethod``: pytest silently skips
+    abstract classes, so a subclass that forgot the hook would pass with no tests run.
+    """
+
+    def make_store(self) -> Store:
+        """A new, empty store.  Called at least once per test."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define make_store(self) -> Store, "
+            "returning a new, empty store"
+        )
+
+    def reopen_store(self, store: Store) -> Store | None:
+        """A new store over the data of ``store``, which has just been closed; ``None``
+        (the default) for stores that keep nothing once closed."""
+        return None
+
+    # ---------------------------------------------------------------- empty store
+
+    def test_store_satisfies_the_store_protocol(self) -> None:
+        with closing(self.make_store()) as store:
+            assert isinstance(store, Store)
+
+    def test_unknown_member_loads_as_an_empty_state_at_version_zero(self) -> None:
+        with closing(self.make_store()) as store:
+            assert store.load("ana") == Snapshot(MemberState(id="ana"), 0)
+            assert store.history("ana") == []
+            assert list(store.members()) == []
+            assert store.receipt("record", "order-1") is None
+
+    def test_counters_start_at_zero(self) -> None:
+        with closing(self.make_store()) as store:
+            assert store.counter(STOCK) == 0
+
+    # ---------------------------------------------------------------- commits
+
+    def test_commit_then_load_returns_the_committed_state_at_version_one(self) -> None:
+        with closing(self.make_store()) as store:
+            unit = make_commit(store.load("ana"), "order-1")
+            store.commit(unit)
+            assert store.load("ana") == Snapshot(unit.state, 1)
+            assert list(store.members()) == ["ana"]
+
+    def test_history_returns_committed_entries_oldest_first_across_commits(self) -> None:
+        with closing(self.make_store()) as store:
+            first = make_commit(store.load("ana"), "order-1", 10)
+            store.commit(first)
+            second = make_commit(store.load("ana"), "order-2", 25, at=AT + timedelta(hours=1))
+            store.commit(second)
+            assert store.load("ana") == Snapshot(second.state, 2)
+            assert store.history("ana") == [*first.entries, *second.entries]
+            assert [entry.seq for entry in store.history("ana")] == [0, 1]
+            store.history("ana").clear()  # a copy: the ledger is append-only
+            assert len(store.history("ana")) == 2
+
+    def test_receipt_round_trips_request_and_outcome_with_events(self) -> None:
+        with closing(self.make_store()) as store:
+            unit = make_commit(store.load("ana"), "order-1")
+            store.commit(unit)
+            found = store.receipt("record", "order-1")
+            assert found == unit.receipt
+            assert found is not None and found.outcome.events == unit.receipt.outcome.events
+            assert found.request["attributes"] == unit.receipt.request["attributes"]
+            assert store.receipt("redeem", "order-1") is None
+
+    def test_commits_to_two_members_are_independent(self) -> None:
+        with closing(self.make_store()) as store:
+            ana = make_commit(store.load("ana"), "order-1", 10)
+            bob = make_commit(store.load("bob"), "order-2", 20)
+            store.commit(ana)
+            store.commit(bob)
+            again = make_commit(store.load("ana"), "order-3", 30)
+            store.commit(again)
+            assert store.load("ana") == Snapshot(again.state, 2)
+            assert store.load("bob") == Snapshot(bob.state, 1)
+            assert store.history("bob") == list(bob.entries)
+            assert store.history("ana") == [*ana.entries, *again.entries]
+
+    def test_members_are_listed_in_sorted_order(self) -> None:
+        names = ["zoé", "ana", "Émile", "bob", "Bob", "10", "9", "ana-2"]
+        with closing(self.make_store()) as store:
+            for number, name in enumerate(names):
+                store.commit(make_commit(store.load(name), f"order-{number}"))
+            assert list(store.members()) == sorted(names)
+
+    # ---------------------------------------------------------------- refusals
+
+    def test_stale_version_raises_and_changes_nothing(self) -> None:
+        with closing(self.make_store()) as store:
+            loaded = store.load("ana")
+            store.commit(make_commit(loaded, "order-1", counters=[CounterChange(STOCK, 1)]))
+            before = _observe(store, ["ana"], [("record", "order-2")])
+            for version in (0, 2):
+                stale = make_commit(
+                    Snapshot(store.load("ana").state, version),
+                    "order-2",
+                    counters=[CounterChange(STOCK, 1), CounterChange(TICKETS, 3)],
+                )
+                error = _raises(StaleVersion, partial(store.commit, stale))
+                assert error.member == "ana"
+                assert _observe(store, ["ana"], [("record", "order-2")]) == before
+
+    def test_duplicate_receipt_raises_and_changes_nothing(self) -> None:
+        with closing(self.make_store()) as store:
+            store.commit(make_commit(store.load("ana"), "order-1"))
+            before = _observe(store, ["ana", "bob"], [("record", "order-1")])
+            for member in ("ana", "bob"):
+                duplicate = make_commit(
+                    store.load(member), "order-1", 99, counters=[CounterChange(TICKETS, 1)]
+                )
+                error = _raises(DuplicateReceipt, partial(store.commit, duplicate))
+                assert (error.operation, error.request_id) == ("record", "order-1")
+                assert _observe(store, ["ana", "bob"], [("record", "order-1")]) == before
+
+    def test_same_id_under_another_operation_is_not_a_duplicate(self) -> None:
+        with closing(self.make_store()) as store:
+            store.commit(make_commit(store.load("ana"), "x-1", operation="record"))
+            other = make_commit(store.load("ana"), "x-1", operation="redeem")
+            store.commit(other)
+            assert store.receipt("redeem", "x-1") == other.receipt
+            assert store.load("ana").version == 2
+
+    def test_counter_past_its_limit_raises_and_changes_nothing(self) -> None:
+        with closing(self.make_store()) as store:
+            store.commit(
+                make_commit(store.load("ana"), "r-1", counters=[CounterChange(STOCK, 2, 2)])
+            )
+            before = _observe(store, ["ana", "bob"], [("redeem", "r-2")])
+            over = make_commit(
+                store.load("bob"),
+                "r-2",
+                counters=[CounterChange(TICKETS, 5), CounterChange(STOCK, 1, limit=2)],
+            )
+            error = _raises(CounterLimitExceeded, lambda: store.commit(over))
+            assert (error.key, error.limit) == (STOCK, 2)
+            assert _observe(store, ["ana", "bob"], [("redeem", "r-2")]) == before
+            assert "bob" not in list(store.members())
+
+    def test_counter_change_within_its_limit_lands(self) -> None:
+        with closing(self.make_store()) as store:
+            for number, delta in enumerate([1, 2, -1, 1], start=1):  # ends exactly at the limit
+                change = CounterChange(STOCK, delta, limit=3)
+                store.commit(make_commit(store.load("ana"), f"r-{number}", counters=[change]))
+            store.commit(
+                make_commit(store.load("bob"), "t-1", counters=[CounterChange(TICKETS, 7)])
+            )
+            assert (store.counter(STOCK), store.counter(TICKETS)) == (3, 7)
+            assert store.load("ana").version == 4
+
+    def test_one_commit_changing_a_counter_twice_is_checked_on_the_running_total(self) -> None:
+        with closing(self.make_store()) as store:
+            twice = make_commit(
+                store.load("ana"),
+                "r-1",
+                counters=[CounterChange(STOCK, 1, limit=1), CounterChange(STOCK, 1, limit=1)],
+            )
+            _raises(CounterLimitExceeded, lambda: store.commit(twice))
+            assert store.counter(STOCK) == 0
+            assert store.load("ana").version == 0
+
+    # ---------------------------------------------------------------- concurrency
+
+    def test_threads_racing_on_one_member_never_lose_an_update(self) -> None:
+        threads, per_thread = 8, 12
+        with closing(self.make_store()) as store:
+            start = threading.Barrier(threads)
+            failures: list[BaseException] = []
+
+            def work(tag: int) -> None:
+                try:
+                    start.wait()
+                    for number in range(per_thread):
+                        while True:
+                            loaded = store.load("ana")
+                            time.sleep(0)  # let other threads in between load and commit
+                            unit = make_commit(loaded, f"t{tag}-{number}", 1)
+                            try:
+                                store.commit(unit)
+                                break
+                            except StaleVersion:
+                                continue
+                except BaseException as error:  # reported below, in the test's thread
+                    failures.append(error)
+
+            workers = [threading.Thread(target=work, args=(tag,)) for tag in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(timeout=120)
+            assert not any(worker.is_alive() for worker in workers), "a thread hung"
+            assert failures == []
+            total = threads * per_thread
+            final = store.load("ana")
+            assert final.version == total
+            assert final.state.entries == total
+            assert final.state.balance() == total
+            assert [entry.seq for entry in store.history("ana")] == list(range(total))
+
+    # ---------------------------------------------------------------- persistence
+
+    def test_committed_data_survives_close_and_reopen(self) -> None:
+        store = self.make_store()
+        try:
+            store.commit(make_commit(store.load("ana"), "o-1", counters=[CounterChange(STOCK, 1)]))
+            store.commit(make_commit(store.load("ana"), "o-2"))
+            store.commit(
+                make_commit(store.load("bob"), "o-3", counters=[CounterChange(TICKETS, 4)])
+            )
+            receipts = [("record", "o-1"), ("record", "o-2"), ("record", "o-3")]
+            before = _observe(store, ["ana", "bob"], receipts)
+        finally:
+            store.close()
+        reopened = self.reopen_store(store)
+        if reopened is None:
+            _skip(f"{type(store).__name__} keeps nothing once closed")
+        with closing(reopened):
+            assert _observe(reopened, ["ana", "bob"], receipts) == before
+            reopened.commit(make_commit(reopened.load("ana"), "o-4"))
+            assert reopened.load("ana").version == 3

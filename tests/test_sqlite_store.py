@@ -1,0 +1,324 @@
+"""SQLiteStore beyond the shared contract: file format, errors, locking, real processes."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rewardkit.errors import StoreError
+from rewardkit.storage import open_store
+from rewardkit.storage.base import Commit, Store
+from rewardkit.storage.sqlite import SCHEMA_VERSION, SQLiteStore
+from rewardkit.testing.store_contract import make_commit
+
+STOCK = "reward-stock:x"
+
+# One racing process: wait for the "go" file, open the store, then commit ``count``
+# times with load/commit/retry loops, and print what landed as JSON.
+WORKER = """
+import json, os, sys, time
+from rewardkit.model import CounterChange
+from rewardkit.storage.base import CounterLimitExceeded, StaleVersion
+from rewardkit.storage.sqlite import SQLiteStore
+from rewardkit.testing.store_contract import make_commit
+
+path, go, tag, count, mode = sys.argv[1:]
+open(go + "." + tag, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.002)
+store = SQLiteStore(path)
+member = "ana" if mode == "one-member" else "buyer-" + tag
+counters = [CounterChange("reward-stock:x", 1, limit=10)] if mode == "stock" else []
+landed = refused = retries = 0
+for number in range(int(count)):
+    while True:
+        unit = make_commit(store.load(member), tag + "-" + str(number), 1, counters=counters)
+        try:
+            store.commit(unit)
+            landed += 1
+        except StaleVersion:
+            retries += 1
+            continue
+        except CounterLimitExceeded:
+            refused += 1
+        break
+store.close()
+print(json.dumps({"landed": landed, "refused": refused, "retries": retries}))
+"""
+
+
+def race(path: Path, processes: int, count: int, mode: str) -> list[dict[str, int]]:
+    """Start ``processes`` workers, release them at once, and collect their reports."""
+    go = path.parent / "go"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(path), str(go), str(tag), str(count), mode],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in range(processes)
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while not all(Path(f"{go}.{tag}").exists() for tag in range(processes)):
+            assert time.monotonic() < deadline, "the workers did not start"
+            assert all(worker.poll() is None for worker in workers), "a worker died early"
+            time.sleep(0.01)
+        go.touch()
+        reports = []
+        for worker in workers:
+            out, err = worker.communicate(timeout=60)
+            assert worker.returncode == 0, err
+            reports.append(json.loads(out))
+        return reports
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "rewards.db"
+
+
+@pytest.fixture
+def store(path: Path) -> Any:
+    with SQLiteStore(path) as opened:
+        yield opened
+
+
+def first_commit(store: Store, request_id: str = "order-1", member: str = "ana") -> Commit:
+    return make_commit(store.load(member), request_id)
+
+
+# ------------------------------------------------------------------ the file
+
+
+def test_database_is_in_wal_mode(store: SQLiteStore, path: Path) -> None:
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_connections_sync_fully_so_a_crash_loses_nothing_committed(store: SQLiteStore) -> None:
+    full = 2
+    assert store._connection().execute("PRAGMA synchronous").fetchone()[0] == full
+
+
+def test_schema_version_is_recorded_in_the_file(store: SQLiteStore, path: Path) -> None:
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM rewardkit_schema").fetchall() == [(1,)]
+    assert SCHEMA_VERSION == 1
+
+
+def test_reopening_an_existing_file_keeps_its_schema_row_single(path: Path) -> None:
+    for _ in range(3):
+        SQLiteStore(path).close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT count(*) FROM rewardkit_schema").fetchone()[0] == 1
+
+
+def test_newer_schema_version_is_refused_naming_both_versions(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        store.commit(first_commit(store))
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE rewardkit_schema SET version = 7")
+    with pytest.raises(StoreError, match=r"version 7.*version 1"):
+        SQLiteStore(path)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM members").fetchall() == [(1,)]
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_missing_directory_gives_store_error_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir" / "rewards.db"
+    with pytest.raises(StoreError, match="no-such-dir") as raised:
+        SQLiteStore(missing)
+    assert not isinstance(raised.value, sqlite3.Error)
+
+
+def test_file_that_is_not_a_database_gives_store_error_naming_the_path(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_bytes(b"these are not the tables you are looking for\n" * 100)
+    with pytest.raises(StoreError, match=r"notes\.txt"):
+        SQLiteStore(junk)
+
+
+def test_in_memory_database_is_refused_pointing_to_memory_store() -> None:
+    with pytest.raises(StoreError, match="MemoryStore"):
+        SQLiteStore(":memory:")
+
+
+def test_use_after_close_gives_store_error(path: Path) -> None:
+    store = SQLiteStore(path)
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        store.load("ana")
+
+
+def test_failed_write_rolls_back_the_whole_commit(store: SQLiteStore) -> None:
+    unit = first_commit(store)
+    broken = Commit(
+        unit.member,
+        0,
+        unit.state,
+        unit.entries * 2,
+        unit.receipt,  # the same seq twice
+    )
+    with pytest.raises(StoreError):
+        store.commit(broken)
+    assert store.load("ana").version == 0
+    assert store.history("ana") == []
+    assert store.receipt("record", "order-1") is None
+    assert list(store.members()) == []
+    store.commit(unit)
+    assert store.load("ana").version == 1
+
+
+# ------------------------------------------------------------------ opening
+
+
+def test_open_store_with_an_absolute_sqlite_url_returns_a_sqlite_store(path: Path) -> None:
+    store = open_store(f"sqlite:///{path}")  # sqlite:////abs/path
+    try:
+        assert isinstance(store, SQLiteStore)
+        assert store.path == str(path)
+    finally:
+        store.close()
+
+
+def test_open_store_with_a_relative_sqlite_url_opens_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///relative.db")
+    store.close()
+    assert isinstance(store, SQLiteStore)
+    assert (tmp_path / "relative.db").exists()
+
+
+def test_repr_shows_the_path(store: SQLiteStore, path: Path) -> None:
+    assert str(path) in repr(store)
+
+
+def test_context_manager_closes_the_store(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        store.commit(first_commit(store))
+    with pytest.raises(StoreError, match="closed"):
+        store.load("ana")
+
+
+# ------------------------------------------------------------------ locking
+
+
+def hold_write_lock(path: Path) -> sqlite3.Connection:
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    return blocker
+
+
+def test_commit_waits_for_a_write_held_by_another_connection(
+    store: SQLiteStore, path: Path
+) -> None:
+    unit = first_commit(store)
+    blocker = hold_write_lock(path)
+    release = threading.Timer(0.3, blocker.execute, args=("COMMIT",))
+    started = time.monotonic()
+    release.start()
+    try:
+        store.commit(unit)
+        waited = time.monotonic() - started
+    finally:
+        release.join()
+        blocker.close()
+    assert waited >= 0.25
+    assert store.load("ana").version == 1
+
+
+def test_write_lock_held_past_the_timeout_gives_store_error(path: Path) -> None:
+    with SQLiteStore(path, timeout=0.1) as store:
+        unit = first_commit(store)
+        blocker = hold_write_lock(path)
+        try:
+            with pytest.raises(StoreError, match="locked") as raised:
+                store.commit(unit)
+            assert raised.type is StoreError
+            assert store.load("ana").version == 0  # reads still work meanwhile
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        store.commit(unit)
+        assert store.load("ana").version == 1
+
+
+def _commit_in_forked_child(store: SQLiteStore) -> None:
+    store.commit(first_commit(store, "order-2", member="kid"))
+    store.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork on Windows")
+def test_forked_child_opens_its_own_connection(store: SQLiteStore) -> None:
+    store.commit(first_commit(store))
+    child = multiprocessing.get_context("fork").Process(
+        target=_commit_in_forked_child, args=(store,)
+    )
+    child.start()
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert list(store.members()) == ["ana", "kid"]  # the parent's connection still works
+    store.commit(make_commit(store.load("ana"), "order-3"))
+
+
+# ------------------------------------------------------------------ real processes
+
+
+@pytest.mark.slow
+def test_processes_opening_a_fresh_file_at_once_all_succeed(path: Path) -> None:
+    reports = race(path, processes=4, count=1, mode="own-member")
+    assert [report["landed"] for report in reports] == [1, 1, 1, 1]
+
+
+@pytest.mark.slow
+def test_processes_racing_on_one_member_never_lose_an_update(path: Path) -> None:
+    processes, count = 4, 25
+    reports = race(path, processes, count, mode="one-member")
+    total = processes * count
+    assert [report["landed"] for report in reports] == [count] * processes
+    with SQLiteStore(path) as store:
+        final = store.load("ana")
+        assert final.version == total
+        assert final.state.balance() == total
+        assert [entry.seq for entry in store.history("ana")] == list(range(total))
+
+
+@pytest.mark.slow
+def test_processes_racing_for_limited_stock_never_oversell(path: Path) -> None:
+    reports = race(path, processes=4, count=5, mode="stock")
+    assert sum(report["landed"] for report in reports) == 10
+    assert sum(report["refused"] for report in reports) == 10
+    with SQLiteStore(path) as store:
+        assert store.counter(STOCK) == 10
+        assert sum(store.load(member).version for member in store.members()) == 10
+
+
+def test_sqlite_url_takes_a_timeout_option(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}?timeout=2.5")
+    try:
+        assert isinstance(store, SQLiteStore) and store.path == str(tmp_path / "a.db")
+    finally:
+        store.close()
+    with pytest.raises(StoreError, match="unknown SQLite URL option 'tiemout'"):
+        open_store(f"sqlite:///{tmp_path / 'a.db'}?tiemout=2")
