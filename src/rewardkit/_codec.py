@@ -17,24 +17,37 @@ from typing import Any, TypeVar
 import cattrs
 
 from ._values import AttributeValue, Scalar
-from .model import (
-    Action,
+from .events import (
     DebtSettled,
-    EntryKind,
     Event,
-    MemberState,
-    Outcome,
+    PendingCancelled,
     PointsEarned,
+    PointsExpired,
+    PointsHeld,
+    PointsReleased,
     PointsReversed,
     RewardRedeemed,
+    TierChanged,
 )
+from .model import Action, EntryKind, MemberState, Outcome
 
 __all__ = ["dumps", "fingerprint", "from_data", "loads", "make_converter", "to_data"]
 
 T = TypeVar("T")
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__name__: cls for cls in (PointsEarned, DebtSettled, RewardRedeemed, PointsReversed)
+    cls.__name__: cls
+    for cls in (
+        PointsEarned,
+        PointsHeld,
+        PointsReleased,
+        PendingCancelled,
+        DebtSettled,
+        RewardRedeemed,
+        PointsReversed,
+        PointsExpired,
+        TierChanged,
+    )
 }
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import TypeAlias, TypeVar
 
-from .errors import InvalidAction
+from .errors import InvalidAction, Problem, ProgramError
 
 __all__ = [
     "AttributeValue",
@@ -24,6 +24,7 @@ __all__ = [
     "identifier",
     "money",
     "normalize_attributes",
+    "number",
 ]
 
 Scalar: TypeAlias = str | int | bool | Decimal | None
@@ -78,6 +79,14 @@ def money(value: object, field: str = "amount") -> Decimal:
     if result < 0:
         raise InvalidAction(field, value, "must not be negative")
     return result + 0  # normalises -0 to 0
+
+
+def number(value: object, path: str) -> Decimal:
+    """A finite, non-negative Decimal in a programme: errors are :class:`ProgramError`."""
+    try:
+        return money(value, path)
+    except InvalidAction as error:
+        raise ProgramError([Problem(path, f"{error.reason}, got {value!r}")]) from None
 
 
 def aware(value: object, field: str = "at") -> datetime:

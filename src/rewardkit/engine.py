@@ -225,7 +225,8 @@ def _floor(value: Decimal) -> int:
 
 
 def _explain(rule: object) -> str:
-    return repr(rule).strip("<>")
+    text = repr(rule)
+    return text[1:-1] if text.startswith("<") and text.endswith(">") else text
 
 
 def _base_awards(program: Program, ctx: Context, usage: _Usage) -> list[Award]:

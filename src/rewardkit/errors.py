@@ -8,6 +8,7 @@ can catch broadly (``except rewardkit.RewardkitError``) or idiomatically
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import attrs
 
@@ -40,7 +41,8 @@ class InvalidAction(RewardkitError, ValueError):
         self.field = field
         self.value = value
         self.reason = reason
-        super().__init__(f"{field!r} {reason}: {value!r}")
+        shown = f"'{value}'" if isinstance(value, Decimal) else repr(value)
+        super().__init__(f"{field!r} {reason}: {shown}")
 
 
 @attrs.frozen

@@ -14,12 +14,25 @@ from enum import StrEnum
 import attrs
 
 from ._values import AttributeValue, aware, freeze, identifier, money, normalize_attributes
+from .events import (
+    DebtSettled,
+    Event,
+    PendingCancelled,
+    PointsEarned,
+    PointsExpired,
+    PointsHeld,
+    PointsReleased,
+    PointsReversed,
+    RewardRedeemed,
+    TierChanged,
+)
 
 __all__ = [
     "DEFAULT_CURRENCY",
     "Action",
     "Award",
     "CapUsage",
+    "Contribution",
     "CounterChange",
     "DebtSettled",
     "Entry",
@@ -29,10 +42,16 @@ __all__ = [
     "MemberState",
     "MemberView",
     "Outcome",
+    "PendingCancelled",
     "PointsEarned",
+    "PointsExpired",
+    "PointsHeld",
+    "PointsReleased",
     "PointsReversed",
     "Reversal",
     "RewardRedeemed",
+    "TierChanged",
+    "TierStatus",
 ]
 
 DEFAULT_CURRENCY = "points"
@@ -70,6 +89,10 @@ def _reversals(value: Mapping[str, Reversal]) -> Mapping[str, Reversal]:
     return freeze(value)
 
 
+def _instants(value: Mapping[str, datetime]) -> Mapping[str, datetime]:
+    return freeze(value)
+
+
 @attrs.frozen
 class Action:
     """Something a member did: a purchase, a visit, a review, a game event.
@@ -96,12 +119,15 @@ class EntryKind(StrEnum):
     SETTLE = "settle"  # an earning absorbed by a debt left by an earlier reversal
     EXPIRE = "expire"
     ADJUST = "adjust"
+    PENDING = "pending"  # points awarded but held (returns window): ``pending`` grows
+    TIER = "tier"  # a tier change; moves no points (``reason`` says "silver -> gold")
 
 
 @attrs.frozen
 class Entry:
     """One append-only ledger line.  The signed ``points`` of a member's entries sum to
-    their balance in that currency; ``balance`` and ``debt`` are the values after it."""
+    their balance in that currency; ``balance``, ``debt`` and ``pending`` (points held,
+    not yet spendable) are the values after it."""
 
     member: str
     seq: int
@@ -111,13 +137,18 @@ class Entry:
     points: int
     balance: int
     debt: int
-    cause: str  # the action, redemption or reversal id that made this entry
-    reason: str  # the rule id, reward id, or reversed action id
+    cause: str  # the action, redemption or reversal id that made this entry ("time": expiry)
+    reason: str  # the rule id, reward id, reversed action id, or expired lot id
+    pending: int = 0
 
 
 @attrs.frozen
 class Lot:
-    """Points earned together, spendable until ``expires_at`` (exclusive)."""
+    """Points earned together, spendable until ``expires_at`` (exclusive).
+
+    A pending lot (held for a returns window) is not spendable until it is released,
+    at ``release_at`` or, when that is ``None``, when the host confirms it.
+    """
 
     id: str
     currency: str
@@ -127,9 +158,33 @@ class Lot:
     expires_at: datetime | None
     action: str
     rule: str
+    pending: bool = False
+    release_at: datetime | None = None
 
     def usable_at(self, at: datetime) -> bool:
-        return self.remaining > 0 and (self.expires_at is None or at < self.expires_at)
+        return (
+            not self.pending
+            and self.remaining > 0
+            and (self.expires_at is None or at < self.expires_at)
+        )
+
+
+@attrs.frozen
+class Contribution:
+    """One action's contribution to the member's tier metric."""
+
+    at: datetime
+    value: Decimal
+
+
+@attrs.frozen
+class TierStatus:
+    """The level a member holds, since when, and when it is next reviewed."""
+
+    level: str
+    since: datetime
+    review_at: datetime | None = None
+    grace_until: datetime | None = None  # set while held on grace after a failed review
 
 
 @attrs.frozen
@@ -167,67 +222,44 @@ class MemberState:
     usage: Mapping[str, tuple[CapUsage, ...]] = attrs.field(
         factory=dict, converter=_usages, hash=False
     )
-    reversals: Mapping[str, Reversal] = attrs.field(
-        factory=dict, converter=_reversals, hash=False
-    )
+    reversals: Mapping[str, Reversal] = attrs.field(factory=dict, converter=_reversals, hash=False)
+    tier: TierStatus | None = None
+    metric: tuple[Contribution, ...] = ()  # tier metric contributions still inside the window
+    activity: Mapping[str, datetime] = attrs.field(factory=dict, converter=_instants, hash=False)
+    last_earned: int = 0  # points the member's latest earning action gave (for nudges)
 
     def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
-        """Usable points in ``currency`` (lots not yet expired at ``at``)."""
+        """Spendable points in ``currency`` (not pending; not expired at ``at``)."""
         return sum(
             lot.remaining
             for lot in self.lots
-            if lot.currency == currency and (at is None or lot.usable_at(at))
+            if lot.currency == currency and not lot.pending and (at is None or lot.usable_at(at))
         )
+
+    def pending(self, currency: str = DEFAULT_CURRENCY) -> int:
+        """Points held in ``currency``, visible but not yet spendable."""
+        return sum(lot.remaining for lot in self.lots if lot.currency == currency and lot.pending)
 
     def balances(self) -> Mapping[str, int]:
         totals: dict[str, int] = {}
         for lot in self.lots:
-            totals[lot.currency] = totals.get(lot.currency, 0) + lot.remaining
+            if not lot.pending:
+                totals[lot.currency] = totals.get(lot.currency, 0) + lot.remaining
         return freeze(totals)
+
+    def next_due(self) -> datetime | None:
+        """The next instant at which time alone changes this member (an expiry, a
+        release, a tier review): what stores index so sweeps touch only members due."""
+        instants = [lot.expires_at for lot in self.lots if lot.expires_at is not None]
+        instants += [lot.release_at for lot in self.lots if lot.release_at is not None]
+        if self.tier is not None:
+            for instant in (self.tier.review_at, self.tier.grace_until):
+                if instant is not None:
+                    instants.append(instant)
+        return min(instants) if instants else None
 
     def debt(self, currency: str = DEFAULT_CURRENCY) -> int:
         return self.debts.get(currency, 0)
-
-
-# ---------------------------------------------------------------- domain events
-
-
-@attrs.frozen
-class Event:
-    """Base of every domain event."""
-
-    member: str
-    at: datetime
-    cause: str
-
-
-@attrs.frozen
-class PointsEarned(Event):
-    rule: str
-    currency: str
-    points: int
-
-
-@attrs.frozen
-class DebtSettled(Event):
-    currency: str
-    points: int
-    remaining_debt: int
-
-
-@attrs.frozen
-class RewardRedeemed(Event):
-    reward: str
-    currency: str
-    cost: int
-
-
-@attrs.frozen
-class PointsReversed(Event):
-    action: str
-    currency: str
-    points: int  # taken back from the balance
-    debt: int  # not recoverable now: added to the member's debt
 
 
 # ---------------------------------------------------------------- outcomes
@@ -262,13 +294,15 @@ class Outcome:
     """What a call did (or, for a preview, would do)."""
 
     member: str
-    points: int  # net change of the default-currency balance made by this call
+    points: int  # net change of the default-currency balance made by this call's request
     balance: int  # default-currency balance after the call
     changes: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     events: tuple[Event, ...] = ()
     entries: tuple[Entry, ...] = ()
     awards: tuple[Award, ...] = ()
     replayed: bool = False
+    pending: int = 0  # default-currency points this call awarded but holds (returns window)
+    expired: int = 0  # default-currency points that expired on the way to this call's instant
 
 
 @attrs.frozen

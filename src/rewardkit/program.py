@@ -7,10 +7,14 @@ from datetime import tzinfo
 
 import attrs
 
+from .conditions import always
 from .errors import Problem, ProgramError, UnknownReward
+from .expiry import ExpiryPolicy, never_expire
 from .model import DEFAULT_CURRENCY
+from .pending import Hold
 from .rewards import Reward
-from .rules import EarningRule, Multiplier
+from .rules import EarningRule, Multiplier, rule_hold
+from .tiers import Ladder
 from .time import zone
 
 __all__ = ["Program"]
@@ -37,6 +41,18 @@ def _index_by_kind(
     return {k: tuple(v) for k, v in by_kind.items()}, tuple(any_kind)
 
 
+def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
+    return tuple(value)
+
+
+def _rewards(value: Iterable[Reward]) -> tuple[Reward, ...]:
+    return tuple(value)
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 @attrs.frozen(repr=False)
 class Program:
     """Rules, rewards and currencies under one time zone.
@@ -47,9 +63,12 @@ class Program:
 
     name: str
     timezone: str = "UTC"
-    rules: tuple[Rule, ...] = attrs.field(default=(), converter=tuple)
-    rewards: tuple[Reward, ...] = attrs.field(default=(), converter=tuple)
-    currencies: tuple[str, ...] = attrs.field(default=(DEFAULT_CURRENCY,), converter=tuple)
+    rules: tuple[Rule, ...] = attrs.field(default=(), converter=_rules)
+    rewards: tuple[Reward, ...] = attrs.field(default=(), converter=_rewards)
+    currencies: tuple[str, ...] = attrs.field(default=(DEFAULT_CURRENCY,), converter=_names)
+    expiry: ExpiryPolicy = never_expire
+    tiers: Ladder | None = None
+    pending: Hold | None = None  # the default hold for base rules that declare none
 
     tz: tzinfo = attrs.field(init=False, eq=False)
     _base_by_kind: Mapping[str, tuple[EarningRule, ...]] = attrs.field(init=False, eq=False)
@@ -57,6 +76,7 @@ class Program:
     _mult_by_kind: Mapping[str, tuple[Multiplier, ...]] = attrs.field(init=False, eq=False)
     _mult_any: tuple[Multiplier, ...] = attrs.field(init=False, eq=False)
     _rewards: Mapping[str, Reward] = attrs.field(init=False, eq=False)
+    _tier_bonus: Mapping[str, Multiplier] = attrs.field(init=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         problems = self._problems()
@@ -73,6 +93,18 @@ class Program:
         set_(self, "_mult_by_kind", by_kind)
         set_(self, "_mult_any", any_kind)
         set_(self, "_rewards", {r.id: r for r in self.rewards})
+        bonuses = {}
+        for lvl in self.tiers.levels if self.tiers else ():
+            if lvl.multiplier != 1:
+                bonuses[lvl.id] = Multiplier(
+                    id=f"tier:{lvl.id}",
+                    factor=lvl.multiplier,
+                    targets=None,
+                    on=None,
+                    when=always,
+                    caps=(),
+                )
+        set_(self, "_tier_bonus", bonuses)
 
     def _problems(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -111,6 +143,11 @@ class Program:
                 problems.append(
                     Problem(f"rules[{i}].currency", f"unknown currency {rule.currency!r}")
                 )
+        if not isinstance(self.expiry, ExpiryPolicy):
+            problems.append(Problem("expiry", f"is not an expiry policy: {self.expiry!r}"))
+        if self.tiers is not None and not isinstance(self.tiers, Ladder):
+            problems.append(Problem("tiers", f"must be made with ladder(...), got {self.tiers!r}"))
+        levels = {lvl.id for lvl in self.tiers.levels} if isinstance(self.tiers, Ladder) else set()
         reward_ids: set[str] = set()
         for i, item in enumerate(self.rewards):
             if item.id in reward_ids:
@@ -119,6 +156,13 @@ class Program:
             if item.currency not in currencies:
                 problems.append(
                     Problem(f"rewards[{i}].currency", f"unknown currency {item.currency!r}")
+                )
+            if item.min_tier is not None and item.min_tier not in levels:
+                known = (
+                    f" (levels: {', '.join(sorted(levels))})" if levels else " (no tiers defined)"
+                )
+                problems.append(
+                    Problem(f"rewards[{i}].min_tier", f"no tier {item.min_tier!r}{known}")
                 )
         return problems
 
@@ -133,6 +177,14 @@ class Program:
 
     def multipliers_for(self, kind: str) -> tuple[Multiplier, ...]:
         return self._mult_by_kind.get(kind, self._mult_any)
+
+    def tier_bonus(self, level_id: str | None) -> Multiplier | None:
+        """The multiplier a level's benefit adds to every base rule, if any."""
+        return None if level_id is None else self._tier_bonus.get(level_id)
+
+    def hold_for(self, rule: EarningRule) -> Hold | None:
+        """How a rule's awards are held: its own hold, else the programme's default."""
+        return rule_hold(rule) or self.pending
 
     def reward(self, reward_id: str) -> Reward:
         try:

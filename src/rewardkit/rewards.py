@@ -19,7 +19,8 @@ class Reward:
 
     ``stock`` (``None``: unlimited) is shared by all members and enforced atomically by
     the store; ``available_from`` / ``available_until`` bound when it can be redeemed
-    (from inclusive, until exclusive).
+    (from inclusive, until exclusive); ``min_tier`` restricts it to members at that
+    level or above.
     """
 
     id: str
@@ -29,6 +30,7 @@ class Reward:
     stock: int | None = None
     available_from: datetime | None = None
     available_until: datetime | None = None
+    min_tier: str | None = None
 
     @property
     def stock_key(self) -> str:
@@ -57,6 +59,7 @@ def reward(
     stock: int | None = None,
     available_from: datetime | None = None,
     available_until: datetime | None = None,
+    min_tier: str | None = None,
 ) -> Reward:
     """A catalogue entry: ``reward("free-coffee", cost=100)``."""
     problems = []
@@ -84,4 +87,5 @@ def reward(
         stock=stock,
         available_from=available_from,
         available_until=available_until,
+        min_tier=min_tier,
     )

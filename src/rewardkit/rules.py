@@ -18,11 +18,12 @@ from typing import Literal, Protocol, runtime_checkable
 
 import attrs
 
-from ._values import money
+from ._values import number
 from .conditions import Condition, always, as_condition
 from .context import Context
 from .errors import Problem, ProgramError
 from .model import DEFAULT_CURRENCY
+from .pending import Hold
 from .time import PERIODS
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "fixed",
     "multiplier",
     "per_amount",
+    "rule_hold",
 ]
 
 CapPeriod = Literal["day", "week", "month", "quarter", "year", "lifetime"]
@@ -127,6 +129,20 @@ def _caps(caps: Cap | Iterable[Cap] | None) -> tuple[Cap, ...]:
     return result
 
 
+def _hold(value: object) -> Hold | None:
+    if value is None or isinstance(value, Hold):
+        return value
+    raise _problem(
+        "pending", f"must be made with pending_for(...) or until_confirmed, got {value!r}"
+    )
+
+
+def rule_hold(rule: EarningRule) -> Hold | None:
+    """A rule's own hold, if it declares one (user rules need not)."""
+    hold = getattr(rule, "pending", None)
+    return hold if isinstance(hold, Hold) else None
+
+
 def _on_text(on: frozenset[str] | None) -> str:
     return "any action" if on is None else ", ".join(sorted(on))
 
@@ -143,6 +159,7 @@ class _Fixed:
     when: Condition
     currency: str
     caps: tuple[Cap, ...]
+    pending: Hold | None = None
 
     def points(self, ctx: Context) -> int:
         return self.points_per_action if self.when(ctx) else 0
@@ -163,6 +180,7 @@ class _PerAmount:
     when: Condition
     currency: str
     caps: tuple[Cap, ...]
+    pending: Hold | None = None
 
     def points(self, ctx: Context) -> int:
         amount = ctx.action.amount
@@ -186,6 +204,7 @@ class _FirstTime:
     when: Condition
     currency: str
     caps: tuple[Cap, ...]
+    pending: Hold | None = None
 
     def points(self, ctx: Context) -> int:
         first = ctx.member.kinds.get(ctx.action.kind, 0) == 0
@@ -228,6 +247,7 @@ def fixed(
     when: Predicate = always,
     currency: str = DEFAULT_CURRENCY,
     caps: Cap | Iterable[Cap] | None = None,
+    pending: Hold | None = None,
 ) -> EarningRule:
     """``points`` for every matching action: ``fixed("visit", on="visit", points=1)``."""
     return _Fixed(
@@ -237,6 +257,7 @@ def fixed(
         when=as_condition(when),
         currency=_rule_id(currency),
         caps=_caps(caps),
+        pending=_hold(pending),
     )
 
 
@@ -250,10 +271,11 @@ def per_amount(
     when: Predicate = always,
     currency: str = DEFAULT_CURRENCY,
     caps: Cap | Iterable[Cap] | None = None,
+    pending: Hold | None = None,
 ) -> EarningRule:
     """``points`` per ``per`` units of the action's amount, rounded down by default:
     ``per_amount("base", on="purchase", per="1.00", points=1)`` gives 12 for 12.50."""
-    unit = money(per, "per")
+    unit = number(per, "per")
     if unit <= 0:
         raise _problem("per", f"must be greater than 0, got {per!r}")
     if rounding not in _ROUNDINGS:
@@ -267,6 +289,7 @@ def per_amount(
         when=as_condition(when),
         currency=_rule_id(currency),
         caps=_caps(caps),
+        pending=_hold(pending),
     )
 
 
@@ -278,6 +301,7 @@ def first_time(
     when: Predicate = always,
     currency: str = DEFAULT_CURRENCY,
     caps: Cap | Iterable[Cap] | None = None,
+    pending: Hold | None = None,
 ) -> EarningRule:
     """``points`` the first time a member performs an action of kind ``on``."""
     kinds = _kinds(on, "on")
@@ -290,6 +314,7 @@ def first_time(
         when=as_condition(when),
         currency=_rule_id(currency),
         caps=_caps(caps),
+        pending=_hold(pending),
     )
 
 
@@ -306,7 +331,7 @@ def multiplier(
 
     Several multipliers on one rule multiply together; the product is rounded down per rule.
     """
-    value = money(factor, "factor")
+    value = number(factor, "factor")
     if value < 1:
         raise _problem("factor", f"must be at least 1, got {factor!r}")
     target_set = None if targets is None else frozenset(targets)

@@ -1,0 +1,106 @@
+"""Domain events: what happened to a member, for the host to react to (e-mails, UI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+__all__ = [
+    "DebtSettled",
+    "Event",
+    "PendingCancelled",
+    "PointsEarned",
+    "PointsExpired",
+    "PointsHeld",
+    "PointsReleased",
+    "PointsReversed",
+    "RewardRedeemed",
+    "TierChanged",
+]
+
+
+@attrs.frozen
+class Event:
+    """Base of every domain event.  ``cause`` is the request id, or ``"time"`` for what
+    time alone did (expiry, release of held points, tier reviews)."""
+
+    member: str
+    at: datetime
+    cause: str
+
+
+@attrs.frozen
+class PointsEarned(Event):
+    """Points became spendable (awarded now, or released after a hold)."""
+
+    rule: str
+    currency: str
+    points: int
+
+
+@attrs.frozen
+class PointsHeld(Event):
+    """Points awarded but held until ``release_at`` (``None``: until confirmed)."""
+
+    rule: str
+    currency: str
+    points: int
+    release_at: datetime | None
+
+
+@attrs.frozen
+class PointsReleased(Event):
+    """Held points became spendable."""
+
+    lot: str
+    currency: str
+    points: int
+
+
+@attrs.frozen
+class PendingCancelled(Event):
+    """Held points were cancelled by a reversal before they were released."""
+
+    action: str
+    currency: str
+    points: int
+
+
+@attrs.frozen
+class DebtSettled(Event):
+    currency: str
+    points: int
+    remaining_debt: int
+
+
+@attrs.frozen
+class RewardRedeemed(Event):
+    reward: str
+    currency: str
+    cost: int
+
+
+@attrs.frozen
+class PointsReversed(Event):
+    action: str
+    currency: str
+    points: int  # taken back from the balance
+    debt: int  # not recoverable now: added to the member's debt
+
+
+@attrs.frozen
+class PointsExpired(Event):
+    lot: str
+    currency: str
+    points: int
+
+
+@attrs.frozen
+class TierChanged(Event):
+    """The member's level changed: ``reason`` is "qualified", "review", "grace" or
+    "inactive"."""
+
+    previous: str | None
+    level: str | None
+    reason: str
