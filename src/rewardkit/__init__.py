@@ -42,6 +42,21 @@ from .errors import (
     UnknownAction,
     UnknownReward,
 )
+from .events import (
+    PendingCancelled,
+    PointsExpired,
+    PointsHeld,
+    PointsReleased,
+    TierChanged,
+)
+from .expiry import (
+    ExpiryPolicy,
+    earliest_of,
+    end_of_period,
+    fixed_term,
+    inactivity,
+    never_expire,
+)
 from .model import (
     DEFAULT_CURRENCY,
     Action,
@@ -57,10 +72,23 @@ from .model import (
     PointsEarned,
     PointsReversed,
     RewardRedeemed,
+    SweepReport,
+    TierStatus,
 )
+from .nudges import Nudge, NudgeSettings
+from .pending import Hold, pending_for, until_confirmed
 from .program import Program
 from .rewards import Reward, reward
 from .rules import Cap, EarningRule, Multiplier, cap, first_time, fixed, multiplier, per_amount
+from .tiers import (
+    Ladder,
+    Level,
+    keep_for,
+    keep_until_period_end,
+    keep_while_active,
+    ladder,
+    level,
+)
 
 if TYPE_CHECKING:
     from .facade import Rewards
@@ -88,16 +116,26 @@ __all__ = [
     "Entry",
     "EntryKind",
     "Event",
+    "ExpiryPolicy",
+    "Hold",
     "IdempotencyConflict",
     "InsufficientPoints",
     "InvalidAction",
+    "Ladder",
+    "Level",
     "Lot",
     "MemberState",
     "MemberView",
     "MemoryStore",
     "Multiplier",
+    "Nudge",
+    "NudgeSettings",
     "Outcome",
+    "PendingCancelled",
     "PointsEarned",
+    "PointsExpired",
+    "PointsHeld",
+    "PointsReleased",
     "PointsReversed",
     "Problem",
     "Program",
@@ -110,6 +148,9 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "StoreError",
+    "SweepReport",
+    "TierChanged",
+    "TierStatus",
     "UnknownAction",
     "UnknownReward",
     "always",
@@ -122,17 +163,29 @@ __all__ = [
     "cap",
     "condition",
     "date_between",
+    "earliest_of",
+    "end_of_period",
     "first_time",
     "fixed",
+    "fixed_term",
     "has_attribute",
+    "inactivity",
+    "keep_for",
+    "keep_until_period_end",
+    "keep_while_active",
     "kind",
+    "ladder",
+    "level",
     "multiplier",
     "never",
+    "never_expire",
     "open_store",
+    "pending_for",
     "per_amount",
     "recurrence",
     "reward",
     "time_between",
+    "until_confirmed",
     "weekday",
 ]
 

@@ -1,44 +1,50 @@
-"""The pure heart of rewardkit: state + request -> new state + outcome.
+"""The pure heart of rewardkit: state + request + instant -> next state + outcome.
 
 No I/O, no clock, no globals: the same inputs give the same result, byte for byte,
-which is what makes replay, preview and property testing possible.
+which is what makes replay, preview and property testing possible.  Every function
+first lets time act on the member (:func:`advance`: expiries, releases of held points,
+tier reviews, in chronological order) and then applies the request at its instant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 
 import attrs
 
+from . import _tiering
+from ._book import TIME, Book, spend_order
+from ._caps import Usage
 from ._values import money
 from .context import Context
-from .errors import InsufficientPoints, InvalidAction
+from .errors import InsufficientPoints, InvalidAction, RewardUnavailable, UnknownAction
 from .model import (
     Action,
     Award,
-    CapUsage,
     CounterChange,
-    DebtSettled,
-    Entry,
     EntryKind,
-    Event,
     Lot,
     MemberState,
     Outcome,
-    PointsEarned,
     PointsReversed,
     Reversal,
     RewardRedeemed,
 )
+from .pending import Hold
 from .program import Program
-from .rules import Cap, Multiplier
-from .time import period_key
+from .rules import EarningRule, Multiplier
 
-__all__ = ["Evaluation", "evaluate", "redeem", "reverse", "spend_order"]
-
-_KEPT_PERIODS = 3  # cap usage kept per rule and period kind (older periods are dropped)
+__all__ = [
+    "Evaluation",
+    "advance",
+    "confirm",
+    "evaluate",
+    "redeem",
+    "reverse",
+    "spend_order",
+]
 
 
 @attrs.frozen
@@ -51,173 +57,8 @@ class Evaluation:
     counters: tuple[CounterChange, ...] = ()
 
 
-def spend_order(lot: Lot) -> tuple[bool, datetime, datetime, str]:
-    """Lots are spent earliest-expiry first; lots that never expire come last."""
-    expires = lot.expires_at if lot.expires_at is not None else lot.earned_at
-    return (lot.expires_at is None, expires, lot.earned_at, lot.id)
-
-
-# ---------------------------------------------------------------- caps
-
-
-class _Usage:
-    """A working copy of a member's cap usage for one evaluation."""
-
-    def __init__(self, usage: Mapping[str, tuple[CapUsage, ...]], local: datetime) -> None:
-        self._usage = dict(usage)
-        self._local = local
-
-    def _current(self, rule: str, item: Cap) -> tuple[str, CapUsage]:
-        key = f"{rule}@{item.per}"
-        period = "lifetime" if item.per == "lifetime" else period_key(self._local, item.per)
-        for usage in self._usage.get(key, ()):
-            if usage.period == period:
-                return key, usage
-        return key, CapUsage(period)
-
-    def room(self, rule: str, caps: Sequence[Cap]) -> int | None:
-        """Points the rule may still award now (``None``: unlimited)."""
-        room: int | None = None
-        for item in caps:
-            _, usage = self._current(rule, item)
-            if item.awards is not None and usage.awards >= item.awards:
-                return 0
-            if item.points is not None:
-                left = max(item.points - usage.points, 0)
-                room = left if room is None else min(room, left)
-        return room
-
-    def record(self, rule: str, caps: Sequence[Cap], points: int) -> None:
-        for item in caps:
-            key, usage = self._current(rule, item)
-            updated = CapUsage(usage.period, usage.points + points, usage.awards + 1)
-            others = [u for u in self._usage.get(key, ()) if u.period != usage.period]
-            kept = sorted([*others, updated], key=lambda u: u.period)[-_KEPT_PERIODS:]
-            self._usage[key] = tuple(kept)
-
-    def frozen(self) -> dict[str, tuple[CapUsage, ...]]:
-        return self._usage
-
-
-def _capped(usage: _Usage, rule: str, caps: Sequence[Cap], points: int) -> tuple[int, bool]:
-    if not caps or points <= 0:
-        return points, False
-    room = usage.room(rule, caps)
-    granted = points if room is None else min(points, room)
-    if granted > 0:
-        usage.record(rule, caps, granted)
-    return granted, granted < points
-
-
-# ---------------------------------------------------------------- the ledger book
-
-
-class _Book:
-    """Accumulates ledger entries with running balances and debts for one call."""
-
-    def __init__(self, state: MemberState, at: datetime, cause: str) -> None:
-        self.state = state
-        self.at = at
-        self.cause = cause
-        self.lots = list(state.lots)
-        self.debts = dict(state.debts)
-        self.entries: list[Entry] = []
-        self.events: list[Event] = []
-
-    def balance(self, currency: str) -> int:
-        return sum(lot.remaining for lot in self.lots if lot.currency == currency)
-
-    def write(self, kind: EntryKind, currency: str, points: int, reason: str) -> None:
-        self.entries.append(
-            Entry(
-                member=self.state.id,
-                seq=self.state.entries + len(self.entries),
-                at=self.at,
-                kind=kind,
-                currency=currency,
-                points=points,
-                balance=self.balance(currency),
-                debt=self.debts.get(currency, 0),
-                cause=self.cause,
-                reason=reason,
-            )
-        )
-
-    def earn(self, action: Action, award: Award, expires_at: datetime | None) -> None:
-        currency, points = award.currency, award.points
-        debt = self.debts.get(currency, 0)
-        settled = min(debt, points)
-        kept = points - settled
-        lot = Lot(
-            id=f"{action.id}#{award.rule}",
-            currency=currency,
-            points=points,
-            remaining=points,
-            earned_at=action.at,
-            expires_at=expires_at,
-            action=action.id,
-            rule=award.rule,
-        )
-        self.lots.append(lot)
-        self.write(EntryKind.EARN, currency, points, award.rule)
-        self.events.append(
-            PointsEarned(self.state.id, self.at, self.cause, award.rule, currency, points)
-        )
-        if settled:
-            self.lots[-1] = attrs.evolve(lot, remaining=kept)
-            self.debts[currency] = debt - settled
-            self.write(EntryKind.SETTLE, currency, -settled, "debt")
-            self.events.append(
-                DebtSettled(self.state.id, self.at, self.cause, currency, settled, debt - settled)
-            )
-
-    def take(self, currency: str, points: int, prefer: Callable[[Lot], bool] | None = None) -> int:
-        """Consume up to ``points`` from usable lots, preferred lots first, then FIFO by
-        expiry.  Returns how many points were taken."""
-        usable = [
-            i
-            for i, lot in enumerate(self.lots)
-            if lot.currency == currency and lot.usable_at(self.at)
-        ]
-        usable.sort(
-            key=lambda i: (prefer is None or not prefer(self.lots[i]), spend_order(self.lots[i]))
-        )
-        taken = 0
-        for i in usable:
-            if taken == points:
-                break
-            lot = self.lots[i]
-            used = min(lot.remaining, points - taken)
-            self.lots[i] = attrs.evolve(lot, remaining=lot.remaining - used)
-            taken += used
-        return taken
-
-    def outcome(self, default_currency: str) -> Outcome:
-        changes: dict[str, int] = {}
-        for entry in self.entries:
-            changes[entry.currency] = changes.get(entry.currency, 0) + entry.points
-        return Outcome(
-            member=self.state.id,
-            points=changes.get(default_currency, 0),
-            balance=self.balance(default_currency),
-            changes={c: p for c, p in changes.items() if p},
-            events=tuple(self.events),
-            entries=tuple(self.entries),
-        )
-
-    def next_state(self, **changes: object) -> MemberState:
-        lots = tuple(sorted((lot for lot in self.lots if lot.remaining > 0), key=spend_order))
-        debts = {c: d for c, d in self.debts.items() if d}
-        return attrs.evolve(
-            self.state,
-            lots=lots,
-            debts=debts,
-            entries=self.state.entries + len(self.entries),
-            **changes,  # type: ignore[arg-type]
-        )
-
-
-# ---------------------------------------------------------------- earning
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)
 
 
 def _floor(value: Decimal) -> int:
@@ -229,65 +70,181 @@ def _explain(rule: object) -> str:
     return text[1:-1] if text.startswith("<") and text.endswith(">") else text
 
 
-def _base_awards(program: Program, ctx: Context, usage: _Usage) -> list[Award]:
+# ---------------------------------------------------------------- time
+
+
+def _expiry(program: Program, earned_at: datetime, activity: datetime | None) -> datetime | None:
+    return program.expiry.expires_at(earned_at, activity, program.tz)
+
+
+def _refresh_expiry(program: Program, book: Book, activity: datetime | None) -> None:
+    """Activity pushes every spendable lot's expiry under activity-based policies."""
+    if not program.expiry.uses_activity:
+        return
+    for i, lot in enumerate(book.lots):
+        if not lot.pending and lot.remaining > 0:
+            book.lots[i] = attrs.evolve(lot, expires_at=_expiry(program, lot.earned_at, activity))
+
+
+def _next_instant(book: Book) -> datetime | None:
+    instants = [lot.release_at for lot in book.lots if lot.pending and lot.release_at]
+    instants += [
+        lot.expires_at
+        for lot in book.lots
+        if not lot.pending and lot.remaining > 0 and lot.expires_at is not None
+    ]
+    review = _tiering.due(book)
+    if review is not None:
+        instants.append(review)
+    return min(instants) if instants else None
+
+
+def _release(program: Program, book: Book, index: int, at: datetime, cause: str) -> None:
+    """A held lot becomes spendable; if its action qualified, it now counts for tiers."""
+    lot = book.lots[index]
+    book.release(index, at, cause, _expiry(program, at, book.state.last_activity))
+    if lot.tier_credit:
+        _tiering.contribute(program, book, at, Decimal(lot.remaining))
+        _tiering.qualify(program, book, at, cause)
+
+
+def _advance(program: Program, book: Book, until: datetime) -> None:
+    """Apply, in order, everything time does to the member up to ``until`` (inclusive)."""
+    while True:
+        instant = _next_instant(book)
+        if instant is None or instant > until:
+            return
+        for i, lot in enumerate(book.lots):
+            if lot.pending and lot.release_at is not None and lot.release_at <= instant:
+                _release(program, book, i, lot.release_at, TIME)
+        for i, lot in enumerate(book.lots):
+            due = lot.expires_at
+            if not lot.pending and lot.remaining > 0 and due is not None and due <= instant:
+                book.expire(i, due)
+        review = _tiering.due(book)
+        if review is not None and review <= instant:
+            _tiering.review(program, book, review)
+
+
+def advance(program: Program, state: MemberState, until: datetime) -> Evaluation:
+    """What time alone does to a member up to ``until``: expiries, releases, reviews."""
+    book = Book(state, _utc(until), TIME)
+    _advance(program, book, book.at)
+    return Evaluation(book.next_state(), book.outcome(program.currency))
+
+
+# ---------------------------------------------------------------- earning
+
+
+def _base_awards(program: Program, ctx: Context, usage: Usage) -> list[tuple[Award, EarningRule]]:
     awards = []
     for rule in program.rules_for(ctx.action.kind):
-        points, capped = _capped(usage, rule.id, rule.caps, rule.points(ctx))
+        points, capped = usage.grant(rule.id, rule.caps, rule.points(ctx))
         if points > 0 or capped:
-            awards.append(Award(rule.id, rule.currency, points, _explain(rule), capped))
-    return [a for a in awards if a.points > 0 or a.capped]
+            awards.append((Award(rule.id, rule.currency, points, _explain(rule), capped), rule))
+    return awards
 
 
-def _targets(multiplier: Multiplier, award: Award) -> bool:
-    return multiplier.targets is None or award.rule in multiplier.targets
+def _multipliers(program: Program, ctx: Context) -> list[Multiplier]:
+    active = [m for m in program.multipliers_for(ctx.action.kind) if m.applies(ctx)]
+    tier = ctx.member.tier
+    bonus = program.tier_bonus(tier.level if tier else None)
+    return [*active, bonus] if bonus is not None else active
 
 
 def _bonus_awards(
-    program: Program, ctx: Context, usage: _Usage, base: Iterable[Award]
-) -> list[Award]:
-    """Bonuses so that each base award becomes floor(points x product of factors)."""
-    base = [a for a in base if a.points > 0]
-    factors = {a.rule: Decimal(1) for a in base}
+    program: Program, ctx: Context, usage: Usage, base: Sequence[tuple[Award, EarningRule]]
+) -> list[tuple[Award, Hold | None]]:
+    """Bonuses so that each base award becomes floor(points x product of factors).
+
+    A bonus is held like the first held base award it multiplies."""
+    factors = {award.rule: Decimal(1) for award, _ in base}
     bonuses = []
-    for mult in program.multipliers_for(ctx.action.kind):
-        if not mult.applies(ctx):
-            continue
+    for mult in _multipliers(program, ctx):
         by_currency: dict[str, int] = {}
-        for award in base:
-            if not _targets(mult, award):
+        holds: dict[str, Hold | None] = {}
+        for award, rule in base:
+            if award.points <= 0 or (mult.targets is not None and award.rule not in mult.targets):
                 continue
             before = factors[award.rule]
             factors[award.rule] = before * mult.factor
             extra = _floor(award.points * factors[award.rule]) - _floor(award.points * before)
             by_currency[award.currency] = by_currency.get(award.currency, 0) + extra
+            holds[award.currency] = holds.get(award.currency) or program.hold_for(rule)
         for currency, extra in by_currency.items():
-            granted, capped = _capped(usage, mult.id, mult.caps, extra)
+            granted, capped = usage.grant(mult.id, mult.caps, extra)
             if granted > 0 or capped:
-                bonuses.append(Award(mult.id, currency, granted, _explain(mult), capped))
+                award = Award(mult.id, currency, granted, _explain(mult), capped)
+                bonuses.append((award, holds.get(currency)))
     return bonuses
+
+
+def _lot(program: Program, action: Action, award: Award, hold: Hold | None, at: datetime) -> Lot:
+    release_at = None if hold is None else hold.release_at(at, program.tz)
+    return Lot(
+        id=f"{action.id}#{award.rule}",
+        currency=award.currency,
+        points=award.points,
+        remaining=award.points,
+        earned_at=at,
+        expires_at=None if hold else _expiry(program, at, at),
+        action=action.id,
+        rule=award.rule,
+        pending=hold is not None,
+        release_at=release_at,
+    )
 
 
 def evaluate(program: Program, state: MemberState, action: Action) -> Evaluation:
     """The points ``action`` earns ``state``'s member, and the member's next state."""
     if action.member != state.id:
         raise InvalidAction("member", action.member, f"does not match the state of {state.id!r}")
-    ctx = Context.of(action, state, program.tz)
-    usage = _Usage(state.usage, ctx.local)
+    at = _utc(action.at)
+    book = Book(state, at, action.id)
+    _advance(program, book, at)
+    now = book.next_state()
+    ctx = Context.of(action, now, program.tz)
+    usage = Usage(now.usage, ctx.local)
     base = _base_awards(program, ctx, usage)
-    awards = base + _bonus_awards(program, ctx, usage, base)
-    book = _Book(state, action.at, action.id)
-    for award in awards:
-        if award.points > 0:
-            book.earn(action, award, expires_at=None)
-    kinds = dict(state.kinds)
+    held = [(award, program.hold_for(rule)) for award, rule in base]
+    awards = held + _bonus_awards(program, ctx, usage, base)
+    ladder = program.tiers
+    qualifies = ladder is not None and ladder.qualifying(ctx)
+    counted = 0
+    for award, hold in awards:
+        if award.points <= 0:
+            continue
+        lot = _lot(program, action, award, hold, at)
+        counts_now = hold is None or (ladder is not None and ladder.count_pending)
+        in_metric = qualifies and award.currency == program.currency
+        if in_metric and counts_now:
+            counted += award.points
+        if hold is None:
+            book.credit(lot)
+        else:
+            book.hold(attrs.evolve(lot, tier_credit=in_metric and not counts_now))
+    last = at if now.last_activity is None else max(now.last_activity, at)
+    _refresh_expiry(program, book, last)
+    if ladder is not None and qualifies:
+        contribution = ladder.contribution(ctx, counted)
+        _tiering.touch(program, book, at)
+        _tiering.contribute(program, book, at, contribution)
+        _tiering.qualify(program, book, at, action.id)
+    kinds = dict(now.kinds)
     kinds[action.kind] = kinds.get(action.kind, 0) + 1
-    spent = state.spent + (action.amount or 0)
-    first_seen = action.at if state.first_seen is None else min(state.first_seen, action.at)
-    last = action.at if state.last_activity is None else max(state.last_activity, action.at)
+    activity = dict(now.activity)
+    activity[action.kind] = max(activity.get(action.kind, at), at)
+    earned = sum(a.points for a, _ in awards if a.currency == program.currency)
     next_state = book.next_state(
-        kinds=kinds, spent=spent, first_seen=first_seen, last_activity=last, usage=usage.frozen()
+        kinds=kinds,
+        spent=now.spent + (action.amount or 0),
+        first_seen=at if now.first_seen is None else min(now.first_seen, at),
+        last_activity=last,
+        activity=activity,
+        usage=usage.frozen(),
+        last_earned=earned if earned > 0 else now.last_earned,
     )
-    outcome = attrs.evolve(book.outcome(program.currency), awards=tuple(awards))
+    outcome = attrs.evolve(book.outcome(program.currency), awards=tuple(a for a, _ in awards))
     return Evaluation(next_state, outcome)
 
 
@@ -305,17 +262,40 @@ def redeem(
 ) -> Evaluation:
     """Spend a reward's cost from ``state``, earliest-expiring points first."""
     item = program.reward(reward_id)
+    at = _utc(at)
+    book = Book(state, at, request_id)
+    _advance(program, book, at)
     item.check_available(at, stock_used)
-    balance = state.balance(item.currency, at)
+    ladder = program.tiers
+    if item.min_tier is not None and ladder is not None:
+        held = book.tier.level if book.tier else None
+        if ladder.rank(held) < ladder.rank(item.min_tier):
+            title = ladder.get(item.min_tier).title
+            raise RewardUnavailable(item.id, f"only for members at {title} level or above")
+    balance = book.balance(item.currency)
     if balance < item.cost:
         raise InsufficientPoints(state.id, item.id, balance, item.cost, item.currency)
-    book = _Book(state, at, request_id)
     book.take(item.currency, item.cost)
     book.write(EntryKind.REDEEM, item.currency, -item.cost, item.id)
     book.events.append(RewardRedeemed(state.id, at, request_id, item.id, item.currency, item.cost))
     last = at if state.last_activity is None else max(state.last_activity, at)
+    _refresh_expiry(program, book, last)
     counters = () if item.stock is None else (CounterChange(item.stock_key, 1, item.stock),)
     return Evaluation(book.next_state(last_activity=last), book.outcome(program.currency), counters)
+
+
+# ---------------------------------------------------------------- confirming
+
+
+def confirm(program: Program, state: MemberState, action_id: str, *, at: datetime) -> Evaluation:
+    """Release now every held lot of a recorded action (the returns window is over)."""
+    at = _utc(at)
+    book = Book(state, at, action_id)
+    _advance(program, book, at)
+    for i, lot in enumerate(book.lots):
+        if lot.pending and lot.action == action_id:
+            _release(program, book, i, at, action_id)
+    return Evaluation(book.next_state(), book.outcome(program.currency))
 
 
 # ---------------------------------------------------------------- reversing
@@ -355,7 +335,10 @@ def reverse(
     amount: object = None,
 ) -> Evaluation:
     """Take back what ``action`` earned (``awards``), in full or in proportion to
-    ``amount`` refunded.  Points no longer in the balance become a debt."""
+    ``amount`` refunded.  Held points are cancelled; points no longer in the balance
+    become a debt."""
+    if action.member != state.id:
+        raise UnknownAction(action.id)
     previous = state.reversals.get(action.id)
     if previous is not None and previous.complete:
         raise InvalidAction("action", action.id, "is already fully reversed")
@@ -372,20 +355,38 @@ def reverse(
         if delta > 0:
             owed[award.currency] = owed.get(award.currency, 0) + delta
             taken_before[key] = target
-    book = _Book(state, at, request_id)
+    at = _utc(at)
+    book = Book(state, at, request_id)
+    _advance(program, book, at)
+    uncounted = 0
     for currency, points in sorted(owed.items()):
-        taken = book.take(currency, points, prefer=lambda lot: lot.action == action.id)
-        debt = points - taken
-        book.debts[currency] = book.debts.get(currency, 0) + debt
-        book.write(EntryKind.REVERSE, currency, -taken, action.id)
-        book.events.append(
-            PointsReversed(state.id, at, request_id, action.id, currency, taken, debt)
+        spendable, cancelled = book.take(
+            currency, points, prefer=lambda lot: lot.action == action.id
         )
+        debt = points - spendable - cancelled
+        book.debts[currency] = book.debts.get(currency, 0) + debt
+        book.write(EntryKind.REVERSE, currency, -spendable, action.id)
+        if spendable or debt:
+            book.events.append(
+                PointsReversed(state.id, at, request_id, action.id, currency, spendable, debt)
+            )
+        if cancelled:
+            book.cancelled(action.id, currency, cancelled)
+            if currency == program.currency:
+                uncounted = cancelled
+    newly_refunded = (refunded or 0) - ((previous.refunded or 0) if previous else 0)
+    ladder = program.tiers
+    if ladder is not None:
+        if ladder.metric == "points_earned":
+            taken = owed.get(program.currency, 0) - (0 if ladder.count_pending else uncounted)
+            _tiering.contribute(program, book, at, Decimal(-taken))
+        elif ladder.metric == "amount_spent" and action.amount is not None:
+            _tiering.contribute(program, book, at, -Decimal(newly_refunded))
     reversals = dict(state.reversals)
     reversals[action.id] = Reversal(refunded=refunded, taken=taken_before, complete=complete)
-    newly_refunded = (refunded or 0) - (previous.refunded or 0 if previous else 0)
-    spent = (
-        max(state.spent - newly_refunded, Decimal(0)) if action.amount is not None else state.spent
+    spent = state.spent
+    if action.amount is not None:
+        spent = max(state.spent - newly_refunded, Decimal(0))
+    return Evaluation(
+        book.next_state(reversals=reversals, spent=spent), book.outcome(program.currency)
     )
-    next_state = book.next_state(reversals=reversals, spent=spent)
-    return Evaluation(next_state, book.outcome(program.currency))

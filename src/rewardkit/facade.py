@@ -18,7 +18,7 @@ import attrs
 
 from . import _codec
 from ._values import aware, identifier, money
-from .engine import Evaluation, evaluate, redeem, reverse
+from .engine import Evaluation, advance, confirm, evaluate, redeem, reverse
 from .errors import (
     ConcurrencyConflict,
     IdempotencyConflict,
@@ -26,7 +26,9 @@ from .errors import (
     RewardUnavailable,
     UnknownAction,
 )
-from .model import Action, Entry, MemberState, MemberView, Outcome
+from .events import PointsExpired, PointsReleased, TierChanged
+from .model import Action, Entry, MemberState, MemberView, Outcome, SweepReport
+from .nudges import Nudge, nudges
 from .program import Program
 from .storage import (
     Commit,
@@ -185,24 +187,85 @@ class Rewards:
         return state.balance(currency or self.program.currency, self._when(at))
 
     def member(self, member: str, at: datetime | None = None) -> MemberView:
-        """Everything a host shows a member about their standing."""
-        state = self.store.load(identifier(member, "member")).state
+        """Everything a host shows a member about their standing at ``at`` (default: now)."""
         when = self._when(at)
+        state = self._state_at(identifier(member, "member"), when)
         usable = tuple(lot for lot in state.lots if lot.usable_at(when))
         balances: dict[str, int] = dict.fromkeys(self.program.currencies, 0)
         for lot in usable:
             balances[lot.currency] = balances.get(lot.currency, 0) + lot.remaining
+        ladder = self.program.tiers
         return MemberView(
             id=state.id,
             balance=balances[self.program.currency],
             balances=balances,
             debts=state.debts,
             lots=usable,
+            tier=state.tier.level if state.tier else None,
             first_seen=state.first_seen,
             last_activity=state.last_activity,
             actions=state.kinds,
             spent=state.spent,
+            pending=state.pending(self.program.currency),
+            tier_status=state.tier,
+            tier_metric=None
+            if ladder is None
+            else ladder.value(state.metric, when, self.program.tz),
+            at=when,
         )
+
+    def nudges(
+        self, member: str, at: datetime | None = None, *, since: datetime | None = None
+    ) -> list[Nudge]:
+        """What to tell the member now: the next reward within reach, points about to
+        expire, a tier at risk or within reach, inactivity.  With ``since``, only the
+        nudges whose situation began after it (so a host sends each once)."""
+        when = self._when(at)
+        state = self._state_at(identifier(member, "member"), when)
+        found = nudges(self.program, state, when)
+        if since is not None:
+            after = aware(since, "since")
+            found = tuple(n for n in found if n.since > after)
+        return list(found)
+
+    def confirm(self, action_id: str, *, at: datetime | None = None) -> Outcome:
+        """End the hold on a recorded action's pending points: they become spendable now.
+        Confirming twice, or an action with nothing held, changes nothing."""
+        action_id = identifier(action_id, "action_id")
+        when = self._when(at)
+        original = self.store.receipt("record", action_id)
+        if original is None:
+            raise UnknownAction(action_id)
+        member = original.member
+        for attempt in range(self._max_attempts):
+            snapshot = self.store.load(member)
+            result = confirm(self.program, snapshot.state, action_id, at=when)
+            if not result.outcome.entries:
+                return result.outcome
+            unit = self._unit(member, snapshot.version, result, None)
+            if self._try_commit(unit, attempt):
+                return result.outcome
+        raise ConcurrencyConflict(member, self._max_attempts)
+
+    def expire(self, at: datetime | None = None) -> SweepReport:
+        """Apply what time has done by ``at`` to every member it concerns: expired
+        points, released holds, tier reviews.  Only the members due are touched."""
+        when = self._when(at)
+        expired: dict[str, int] = {}
+        released: dict[str, int] = {}
+        changes: list[TierChanged] = []
+        touched = 0
+        for member in self.store.due(when):
+            outcome = self._sweep(member, when)
+            touched += 1
+            for event in outcome.events:
+                if isinstance(event, PointsExpired):
+                    expired[event.currency] = expired.get(event.currency, 0) + event.points
+                elif isinstance(event, PointsReleased):
+                    released[event.currency] = released.get(event.currency, 0) + event.points
+                elif isinstance(event, TierChanged):
+                    changes.append(event)
+        return SweepReport(when, touched, expired, released, tuple(changes))
 
     def history(self, member: str) -> list[Entry]:
         """The member's ledger, oldest first: every point with its cause and reason."""
@@ -221,6 +284,44 @@ class Rewards:
         return f"<Rewards {self.program.name!r} on {self.store!r}>"
 
     # ------------------------------------------------------------ internals
+
+    def _state_at(self, member: str, at: datetime) -> MemberState:
+        """The member as time leaves them at ``at``, computed, not committed."""
+        return advance(self.program, self.store.load(member).state, at).state
+
+    def _sweep(self, member: str, at: datetime) -> Outcome:
+        for attempt in range(self._max_attempts):
+            snapshot = self.store.load(member)
+            result = advance(self.program, snapshot.state, at)
+            unit = self._unit(member, snapshot.version, result, None)
+            if self._try_commit(unit, attempt):
+                return result.outcome
+        raise ConcurrencyConflict(member, self._max_attempts)
+
+    @staticmethod
+    def _unit(member: str, version: int, result: Evaluation, receipt: Receipt | None) -> Commit:
+        return Commit(
+            member=member,
+            expected_version=version,
+            state=result.state,
+            entries=result.outcome.entries,
+            receipt=receipt,
+            counters=result.counters,
+            events=result.outcome.events,
+        )
+
+    def _try_commit(self, unit: Commit, attempt: int) -> bool:
+        """Commit; False when the member changed meanwhile (after a jittered pause)."""
+        try:
+            self.store.commit(unit)
+        except CounterLimitExceeded as error:
+            raise RewardUnavailable(
+                error.key.split(":", 1)[-1], "out of stock (redeemed concurrently)"
+            ) from None
+        except (StaleVersion, DuplicateReceipt):
+            time.sleep(random.uniform(0, 0.002 * 2**attempt))
+            return False
+        return True
 
     def _when(self, at: datetime | None) -> datetime:
         return self._clock() if at is None else aware(at, "at")
@@ -253,22 +354,7 @@ class Rewards:
             snapshot = self.store.load(member)
             result = run(snapshot.state)
             receipt = Receipt(operation, request_id, member, request, result.outcome)
-            unit = Commit(
-                member=member,
-                expected_version=snapshot.version,
-                state=result.state,
-                entries=result.outcome.entries,
-                receipt=receipt,
-                counters=result.counters,
-            )
-            try:
-                self.store.commit(unit)
-            except CounterLimitExceeded as error:
-                raise RewardUnavailable(
-                    error.key.split(":", 1)[-1], "out of stock (redeemed concurrently)"
-                ) from None
-            except (StaleVersion, DuplicateReceipt):
-                time.sleep(random.uniform(0, 0.002 * 2**attempt))
-                continue
-            return result.outcome
+            unit = self._unit(member, snapshot.version, result, receipt)
+            if self._try_commit(unit, attempt):
+                return result.outcome
         raise ConcurrencyConflict(member, self._max_attempts)

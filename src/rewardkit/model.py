@@ -50,6 +50,7 @@ __all__ = [
     "PointsReversed",
     "Reversal",
     "RewardRedeemed",
+    "SweepReport",
     "TierChanged",
     "TierStatus",
 ]
@@ -160,6 +161,7 @@ class Lot:
     rule: str
     pending: bool = False
     release_at: datetime | None = None
+    tier_credit: bool = False  # held points that count for tiers once released
 
     def usable_at(self, at: datetime) -> bool:
         return (
@@ -227,6 +229,7 @@ class MemberState:
     metric: tuple[Contribution, ...] = ()  # tier metric contributions still inside the window
     activity: Mapping[str, datetime] = attrs.field(factory=dict, converter=_instants, hash=False)
     last_earned: int = 0  # points the member's latest earning action gave (for nudges)
+    tier_activity: datetime | None = None  # the latest action that qualifies for tiers
 
     def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
         """Spendable points in ``currency`` (not pending; not expired at ``at``)."""
@@ -320,3 +323,19 @@ class MemberView:
     last_activity: datetime | None = None
     actions: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     spent: Decimal = Decimal(0)
+    pending: int = 0  # default-currency points held, visible but not yet spendable
+    tier_status: TierStatus | None = None  # the level, since when, and its next review
+    tier_metric: Decimal | None = None  # the tier metric now (None without tiers)
+    at: datetime | None = None  # the instant this view describes
+
+
+@attrs.frozen
+class SweepReport:
+    """What ``Rewards.expire(at)`` did: members touched, points expired and released
+    per currency, and the tier changes that reviews made."""
+
+    at: datetime
+    members: int
+    expired: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    released: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    tier_changes: tuple[TierChanged, ...] = ()

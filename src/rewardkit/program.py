@@ -11,6 +11,7 @@ from .conditions import always
 from .errors import Problem, ProgramError, UnknownReward
 from .expiry import ExpiryPolicy, never_expire
 from .model import DEFAULT_CURRENCY
+from .nudges import NudgeSettings
 from .pending import Hold
 from .rewards import Reward
 from .rules import EarningRule, Multiplier, rule_hold
@@ -69,6 +70,7 @@ class Program:
     expiry: ExpiryPolicy = never_expire
     tiers: Ladder | None = None
     pending: Hold | None = None  # the default hold for base rules that declare none
+    nudges: NudgeSettings = attrs.field(factory=NudgeSettings)
 
     tz: tzinfo = attrs.field(init=False, eq=False)
     _base_by_kind: Mapping[str, tuple[EarningRule, ...]] = attrs.field(init=False, eq=False)

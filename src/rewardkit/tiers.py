@@ -204,10 +204,8 @@ class Ladder:
 
     # ------------------------------------------------------------ the metric
 
-    def contribution(self, ctx: Context, points: int) -> Decimal | None:
-        """What an action adds to the metric (``None``: it does not qualify)."""
-        if not self.qualifying(ctx):
-            return None
+    def contribution(self, ctx: Context, points: int) -> Decimal:
+        """What a qualifying action adds to the metric (``points``: what it earned)."""
         if self.metric == "points_earned":
             return Decimal(points)
         if self.metric == "amount_spent":

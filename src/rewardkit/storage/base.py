@@ -12,11 +12,13 @@ itself with the contract suite in :mod:`rewardkit.testing.store_contract`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from ..errors import StoreError
+from ..events import Event
 from ..model import CounterChange, Entry, MemberState, Outcome
 
 __all__ = [
@@ -61,8 +63,9 @@ class Commit:
     expected_version: int
     state: MemberState
     entries: tuple[Entry, ...]
-    receipt: Receipt
+    receipt: Receipt | None  # None: what time alone did (an expiry sweep), no request
     counters: tuple[CounterChange, ...] = ()
+    events: tuple[Event, ...] = ()  # what happened, for stores that publish (an outbox)
 
 
 class StaleVersion(StoreError):
@@ -113,6 +116,13 @@ class Store(Protocol):
 
     def history(self, member: str) -> list[Entry]:
         """The member's ledger entries, oldest first."""
+        ...
+
+    def due(self, at: datetime) -> list[str]:
+        """Members whose state's ``next_due()`` is at or before ``at``, earliest first.
+
+        Stores index the instant each commit's state reports, so a sweep costs what the
+        members due cost, not what all members cost."""
         ...
 
     def members(self) -> Iterator[str]:

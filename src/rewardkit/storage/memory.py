@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from ..model import Entry, MemberState
 from .base import Commit, CounterLimitExceeded, DuplicateReceipt, Receipt, Snapshot, StaleVersion
@@ -20,6 +22,8 @@ class MemoryStore:
         self._ledgers: dict[str, list[Entry]] = {}
         self._receipts: dict[tuple[str, str], Receipt] = {}
         self._counters: dict[str, int] = {}
+        self._due: dict[str, datetime] = {}
+        self._queue: list[tuple[datetime, str]] = []  # sorted (due, member): the due index
 
     def load(self, member: str) -> Snapshot:
         with self._lock:
@@ -39,8 +43,9 @@ class MemoryStore:
             version = current.version if current else 0
             if version != unit.expected_version:
                 raise StaleVersion(unit.member, unit.expected_version, version)
-            key = (unit.receipt.operation, unit.receipt.id)
-            if key in self._receipts:
+            receipt = unit.receipt
+            key = None if receipt is None else (receipt.operation, receipt.id)
+            if key is not None and key in self._receipts:
                 raise DuplicateReceipt(*key)
             values: dict[str, int] = {}  # running totals: a key may appear twice
             for change in unit.counters:
@@ -52,7 +57,23 @@ class MemoryStore:
             self._counters.update(values)
             self._members[unit.member] = Snapshot(unit.state, version + 1)
             self._ledgers.setdefault(unit.member, []).extend(unit.entries)
-            self._receipts[key] = unit.receipt
+            if key is not None and receipt is not None:
+                self._receipts[key] = receipt
+            self._index(unit.member, unit.state.next_due())
+
+    def _index(self, member: str, due: datetime | None) -> None:
+        old = self._due.pop(member, None)
+        if old is not None:
+            del self._queue[bisect.bisect_left(self._queue, (old, member))]
+        if due is not None:
+            due = due.astimezone(UTC)
+            self._due[member] = due
+            bisect.insort(self._queue, (due, member))
+
+    def due(self, at: datetime) -> list[str]:
+        with self._lock:
+            end = bisect.bisect_right(self._queue, at.astimezone(UTC), key=lambda item: item[0])
+            return [member for _, member in self._queue[:end]]
 
     def history(self, member: str) -> list[Entry]:
         with self._lock:

@@ -29,7 +29,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import _codec
@@ -43,20 +43,25 @@ SCHEMA_VERSION = 1
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS members("
-    "id TEXT PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL)",
+    "id TEXT PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL, due INTEGER)",
+    # The next instant time alone changes a member (UTC microseconds): expire() sweeps
+    # read this index, so their cost grows with the members due, not with all members.
+    "CREATE INDEX IF NOT EXISTS members_due ON members(due) WHERE due IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS entries("
     "member TEXT, seq INTEGER, at TEXT, kind TEXT, currency TEXT, points INTEGER,"
-    " balance INTEGER, debt INTEGER, cause TEXT, reason TEXT, PRIMARY KEY(member, seq))",
+    " balance INTEGER, debt INTEGER, cause TEXT, reason TEXT, pending INTEGER,"
+    " PRIMARY KEY(member, seq))",
     "CREATE TABLE IF NOT EXISTS receipts("
     "operation TEXT, id TEXT, member TEXT, request TEXT, outcome TEXT,"
     " PRIMARY KEY(operation, id))",
     "CREATE TABLE IF NOT EXISTS counters(key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 )
 _UPSERT_MEMBER = (
-    "INSERT INTO members(id, version, state) VALUES (?, ?, ?) "
-    "ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state"
+    "INSERT INTO members(id, version, state, due) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state,"
+    " due = excluded.due"
 )
-_INSERT_ENTRY = "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_ENTRY = "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_RECEIPT = (
     "INSERT INTO receipts(operation, id, member, request, outcome) VALUES (?, ?, ?, ?, ?)"
 )
@@ -158,13 +163,16 @@ class SQLiteStore:
         # Encode before taking the write lock, so the lock is held only for SQL.
         state = _codec.dumps(unit.state)
         entries = [_entry_row(unit.member, entry) for entry in unit.entries]
-        receipt_row = (
-            receipt.operation,
-            receipt.id,
-            receipt.member,
-            _codec.dumps(receipt.request),
-            _codec.dumps(receipt.outcome),
-        )
+        receipt_row = None
+        if receipt is not None:
+            receipt_row = (
+                receipt.operation,
+                receipt.id,
+                receipt.member,
+                _codec.dumps(receipt.request),
+                _codec.dumps(receipt.outcome),
+            )
+        due = _micros(unit.state.next_due())
         connection = self._connection()
         with self._errors("commit"), self._transaction(connection):
             row = connection.execute(
@@ -173,10 +181,13 @@ class SQLiteStore:
             version = 0 if row is None else int(row[0])
             if version != unit.expected_version:
                 raise StaleVersion(unit.member, unit.expected_version, version)
-            if connection.execute(
-                "SELECT 1 FROM receipts WHERE operation = ? AND id = ?",
-                (receipt.operation, receipt.id),
-            ).fetchone():
+            if (
+                receipt is not None
+                and connection.execute(
+                    "SELECT 1 FROM receipts WHERE operation = ? AND id = ?",
+                    (receipt.operation, receipt.id),
+                ).fetchone()
+            ):
                 raise DuplicateReceipt(receipt.operation, receipt.id)
             values: dict[str, int] = {}  # running totals: a key may appear twice
             for change in unit.counters:
@@ -188,15 +199,16 @@ class SQLiteStore:
                 values[change.key] += change.delta
                 if change.limit is not None and values[change.key] > change.limit:
                     raise CounterLimitExceeded(change.key, change.limit)
-            connection.execute(_UPSERT_MEMBER, (unit.member, version + 1, state))
+            connection.execute(_UPSERT_MEMBER, (unit.member, version + 1, state, due))
             connection.executemany(_INSERT_ENTRY, entries)
-            connection.execute(_INSERT_RECEIPT, receipt_row)
+            if receipt_row is not None:
+                connection.execute(_INSERT_RECEIPT, receipt_row)
             connection.executemany(_ADD_TO_COUNTER, [(c.key, c.delta) for c in unit.counters])
 
     def history(self, member: str) -> list[Entry]:
         rows = self._read_all(
             "read a ledger",
-            "SELECT seq, at, kind, currency, points, balance, debt, cause, reason"
+            "SELECT seq, at, kind, currency, points, balance, debt, cause, reason, pending"
             " FROM entries WHERE member = ? ORDER BY seq",
             member,
         )
@@ -204,6 +216,14 @@ class SQLiteStore:
             Entry(member, seq, datetime.fromisoformat(at), EntryKind(kind), *rest)
             for seq, at, kind, *rest in rows
         ]
+
+    def due(self, at: datetime) -> list[str]:
+        rows = self._read_all(
+            "list members due",
+            "SELECT id FROM members WHERE due IS NOT NULL AND due <= ? ORDER BY due, id",
+            _micros(at),
+        )
+        return [row[0] for row in rows]
 
     def members(self) -> Iterator[str]:
         # SQLite's BINARY collation orders UTF-8 bytes, which is code point order: sorted().
@@ -333,4 +353,16 @@ def _entry_row(member: str, entry: Entry) -> tuple[object, ...]:
         entry.debt,
         entry.cause,
         entry.reason,
+        entry.pending,
     )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(instant: datetime | None) -> int | None:
+    """An aware instant as integer UTC microseconds (exact, and orders correctly)."""
+    if instant is None:
+        return None
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -212,10 +212,10 @@ class StoreContract:
         with closing(self.make_store()) as store:
             unit = make_commit(store.load("ana"), "order-1")
             store.commit(unit)
-            found = store.receipt("record", "order-1")
-            assert found == unit.receipt
-            assert found is not None and found.outcome.events == unit.receipt.outcome.events
-            assert found.request["attributes"] == unit.receipt.request["attributes"]
+            found, given = store.receipt("record", "order-1"), unit.receipt
+            assert given is not None and found == given
+            assert found is not None and found.outcome.events == given.outcome.events
+            assert found.request["attributes"] == given.request["attributes"]
             assert store.receipt("redeem", "order-1") is None
 
     def test_commits_to_two_members_are_independent(self) -> None:
@@ -312,6 +312,35 @@ class StoreContract:
             _raises(CounterLimitExceeded, lambda: store.commit(twice))
             assert store.counter(STOCK) == 0
             assert store.load("ana").version == 0
+
+    # ---------------------------------------------------------------- the due index
+
+    def test_due_lists_members_whose_next_instant_has_come_earliest_first(self) -> None:
+        with closing(self.make_store()) as store:
+            # make_commit's lots expire 365 days after they are earned.
+            store.commit(make_commit(store.load("late"), "a", at=AT + timedelta(days=2)))
+            store.commit(make_commit(store.load("early"), "b", at=AT))
+            store.commit(make_commit(store.load("never"), "c", at=AT))
+            never = store.load("never")
+            forever = attrs.evolve(
+                never.state,
+                lots=tuple(attrs.evolve(lot, expires_at=None) for lot in never.state.lots),
+            )
+            store.commit(attrs.evolve(make_commit(never, "d"), state=forever))
+            year = AT + timedelta(days=365)
+            assert store.due(year - timedelta(microseconds=1)) == []
+            assert store.due(year) == ["early"]
+            assert store.due(year + timedelta(days=2)) == ["early", "late"]
+
+    def test_due_follows_each_commit_and_a_commit_needs_no_receipt(self) -> None:
+        with closing(self.make_store()) as store:
+            store.commit(make_commit(store.load("ana"), "a"))
+            snapshot = store.load("ana")
+            swept = attrs.evolve(snapshot.state, lots=())
+            store.commit(Commit("ana", snapshot.version, swept, (), None))
+            assert store.load("ana") == Snapshot(swept, 2)
+            assert store.due(AT + timedelta(days=400)) == []
+            assert store.receipt("record", "a") is not None
 
     # ---------------------------------------------------------------- concurrency
 

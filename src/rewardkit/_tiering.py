@@ -1,0 +1,89 @@
+"""Driving a tier ladder through time: upgrades at once, downgrades at reviews."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from ._book import TIME, Book
+from .model import Contribution, TierStatus
+from .program import Program
+
+__all__ = ["contribute", "qualify", "review"]
+
+
+def contribute(program: Program, book: Book, at: datetime, value: Decimal) -> None:
+    """Add an action's (or a release's, or a reversal's) contribution to the metric."""
+    ladder = program.tiers
+    if ladder is None or not value:
+        return
+    book.metric.append(Contribution(at, value))
+    book.metric = list(ladder.prune(book.metric, at, program.tz))
+
+
+def qualify(program: Program, book: Book, at: datetime, cause: str) -> None:
+    """Upgrade at once when the metric reaches a higher level; a member on grace who
+    qualifies again for their level leaves grace with a fresh review."""
+    ladder = program.tiers
+    if ladder is None:
+        return
+    target = ladder.level_for(ladder.value(book.metric, at, program.tz))
+    current = book.tier
+    if target is None:
+        return
+    if current is None or ladder.rank(target.id) > ladder.rank(current.level):
+        review_at = ladder.keep.first_review(at, book.tier_activity, program.tz)
+        book.change_tier(
+            TierStatus(target.id, at, review_at), at, cause, "qualified", program.currency
+        )
+    elif current.grace_until is not None and ladder.rank(target.id) >= ladder.rank(current.level):
+        review_at = ladder.keep.first_review(at, book.tier_activity, program.tz)
+        book.tier = TierStatus(current.level, current.since, review_at)
+
+
+def touch(program: Program, book: Book, at: datetime) -> None:
+    """A qualifying action happened: a level kept while active is pushed forward."""
+    ladder = program.tiers
+    book.tier_activity = at if book.tier_activity is None else max(book.tier_activity, at)
+    current = book.tier
+    if ladder is None or current is None or not ladder.keep.uses_activity:
+        return
+    if current.grace_until is None:
+        review_at = ladder.keep.first_review(current.since, book.tier_activity, program.tz)
+        book.tier = TierStatus(current.level, current.since, review_at)
+
+
+def review(program: Program, book: Book, at: datetime) -> None:
+    """The member's review (or grace) instant has come: keep, grace, or drop."""
+    ladder = program.tiers
+    current = book.tier
+    if ladder is None or current is None:
+        return
+    value = ladder.value_at_review(book.metric, at, program.tz)
+    met = ladder.level_for(value)
+    met_rank = ladder.rank(met.id if met else None)
+    if met_rank >= ladder.rank(current.level):
+        review_at = ladder.keep.next_review(at, book.tier_activity, program.tz)
+        book.tier = TierStatus(current.level, current.since, review_at)
+        return
+    if ladder.grace is not None and current.grace_until is None:
+        from .expiry import after_wall_clock
+
+        grace_until = after_wall_clock(at, ladder.grace, program.tz)
+        book.tier = TierStatus(current.level, current.since, None, grace_until)
+        return
+    reason = "grace" if current.grace_until is not None else "review"
+    if ladder.keep.uses_activity:
+        reason = "inactive"
+    if met is None:
+        book.change_tier(None, at, TIME, reason, program.currency)
+    else:
+        review_at = ladder.keep.first_review(at, book.tier_activity, program.tz)
+        book.change_tier(TierStatus(met.id, at, review_at), at, TIME, reason, program.currency)
+
+
+def due(book: Book) -> datetime | None:
+    current = book.tier
+    if current is None:
+        return None
+    return current.grace_until if current.grace_until is not None else current.review_at
