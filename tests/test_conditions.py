@@ -30,6 +30,7 @@ from rewardkit.conditions import (
     kind,
     never,
     recurrence,
+    tier_in,
     time_between,
     weekday,
 )
@@ -497,3 +498,16 @@ def test_a_time_window_is_the_complement_of_its_reverse(
     if start == end:
         return
     assert time_between(start, end)(context) is not time_between(end, start)(context)
+
+
+def test_tier_in_reads_the_members_level_before_the_action() -> None:
+    from rewardkit.model import TierStatus
+
+    gold = MemberState(id="m", tier=TierStatus("gold", datetime(2026, 1, 1, tzinfo=UTC)))
+    action = Action(id="a", member="m", kind="purchase", at=datetime(2026, 3, 1, tzinfo=UTC))
+    condition = tier_in("gold", "platinum")
+    assert condition(Context.of(action, gold, UTC))
+    assert not condition(Context.of(action, MemberState(id="m"), UTC))
+    assert repr(condition) == "<tier in gold, platinum>"
+    with pytest.raises(ProgramError, match="levels"):
+        tier_in()

@@ -30,6 +30,12 @@ KEY_LINES: dict[str, list[str]] = {
         r"^\s+6\s+reverse\s+-38\s+53\s+refund-1\s+order-1002$",
         r"^Balance: 53 points$",
     ],
+    "nudges.py": [
+        r"^  \[reward_within_reach\] te felicitamos por ganar 75 puntos, ahora sólo son 25 "
+        r"puntos lejos de alcanzar tu próxima recompensa$",
+        r"^  \[tier_at_risk\] has estado inactivo durante 156 días, recuerda que sólo tienes "
+        r"24 días para realizar una compra, antes de que tu nivel Gold caduque$",
+    ],
 }
 
 pytestmark = pytest.mark.slow

@@ -25,6 +25,7 @@ from .conditions import (
     kind,
     never,
     recurrence,
+    tier_in,
     time_between,
     weekday,
 )
@@ -184,6 +185,7 @@ __all__ = [
     "per_amount",
     "recurrence",
     "reward",
+    "tier_in",
     "time_between",
     "until_confirmed",
     "weekday",

@@ -267,9 +267,18 @@ class Rewards:
                     changes.append(event)
         return SweepReport(when, touched, expired, released, tuple(changes))
 
-    def history(self, member: str) -> list[Entry]:
-        """The member's ledger, oldest first: every point with its cause and reason."""
-        return self.store.history(identifier(member, "member"))
+    def history(self, member: str, at: datetime | None = None) -> list[Entry]:
+        """The member's ledger, oldest first: every point with its cause and reason.
+
+        Entries time has made due by ``at`` (default: now) but no call has committed
+        yet (expiries, releases, tier reviews) are included, so the ledger always
+        explains ``balance(member, at)``."""
+        member = identifier(member, "member")
+        when = self._when(at)
+        snapshot = self.store.load(member)
+        # Entries committed after the load belong to a later state: keep the view whole.
+        committed = self.store.history(member)[: snapshot.state.entries]
+        return [*committed, *advance(self.program, snapshot.state, when).outcome.entries]
 
     def close(self) -> None:
         self.store.close()
