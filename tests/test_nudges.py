@@ -257,10 +257,18 @@ def test_a_purchase_pushes_the_inactivity_nudge_away_and_gives_it_a_new_key() ->
     assert later.key != before.key and later.fields["inactive_days"] == 153
 
 
-def test_no_tier_nudge_when_the_metric_still_holds_the_level_at_review() -> None:
+def test_an_inactive_level_is_at_risk_even_when_the_metric_still_holds_it() -> None:
     kit = rk.Rewards(cafe(tiers=gold_ladder(window={"months": 12})))
     buy(kit, "order-1", "600.00", at("2026-01-10 12:00"))
-    # Inactive, but the 12-month metric still qualifies at the review: Gold is kept.
+    # Inactive for the whole hold: Gold lapses even though the 12-month metric qualifies.
+    assert "tier_at_risk" in kinds(kit.nudges("ana", at=at("2026-07-01 12:00")))
+    assert kit.member("ana", at=at("2026-07-10 12:00")).tier is None
+
+
+def test_no_tier_nudge_when_the_metric_still_holds_the_level_at_a_term_review() -> None:
+    ladder = gold_ladder(window={"months": 12}, keep=rk.keep_for({"months": 6}))
+    kit = rk.Rewards(cafe(tiers=ladder))
+    buy(kit, "order-1", "600.00", at("2026-01-10 12:00"))
     assert "tier_at_risk" not in kinds(kit.nudges("ana", at=at("2026-07-01 12:00")))
     assert kit.member("ana", at=at("2026-07-10 12:00")).tier == "gold"
 

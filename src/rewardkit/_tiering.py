@@ -12,12 +12,15 @@ from .program import Program
 __all__ = ["contribute", "qualify", "review"]
 
 
-def contribute(program: Program, book: Book, at: datetime, value: Decimal) -> None:
-    """Add an action's (or a release's, or a reversal's) contribution to the metric."""
+def contribute(
+    program: Program, book: Book, at: datetime, value: Decimal, *, dated: datetime | None = None
+) -> None:
+    """Add an action's (or a release's, or a reversal's) contribution to the metric at
+    ``at`` (``dated``: the instant it counts from, when not ``at``)."""
     ladder = program.tiers
     if ladder is None or not value:
         return
-    book.metric.append(Contribution(at, value))
+    book.metric.append(Contribution(at if dated is None else dated, value))
     book.metric = list(ladder.prune(book.metric, at, program.tz))
 
 
@@ -61,6 +64,13 @@ def review(program: Program, book: Book, at: datetime) -> None:
         return
     value = ladder.value_at_review(book.metric, at, program.tz)
     met = ladder.level_for(value)
+    if ladder.keep.uses_activity and met is not None:
+        # The member has been inactive for the keep's whole length: the level lapses
+        # whatever the metric says, down to the best level below it still met.
+        below = [
+            lvl for lvl in ladder.levels[: ladder.rank(current.level)] if value >= lvl.threshold
+        ]
+        met = below[-1] if below else None
     met_rank = ladder.rank(met.id if met else None)
     if met_rank >= ladder.rank(current.level):
         review_at = ladder.keep.next_review(at, book.tier_activity, program.tz)
@@ -78,7 +88,9 @@ def review(program: Program, book: Book, at: datetime) -> None:
     if met is None:
         book.change_tier(None, at, TIME, reason, program.currency)
     else:
-        review_at = ladder.keep.first_review(at, book.tier_activity, program.tz)
+        # The lower level was earned in the window just judged: it is held like a
+        # level kept at this review (for a calendar keep: this period, not the next too).
+        review_at = ladder.keep.next_review(at, book.tier_activity, program.tz)
         book.change_tier(TierStatus(met.id, at, review_at), at, TIME, reason, program.currency)
 
 

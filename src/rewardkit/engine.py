@@ -108,16 +108,25 @@ def _release(program: Program, book: Book, index: int, at: datetime, cause: str)
         _tiering.qualify(program, book, at, cause)
 
 
+def _in_spend_order(book: Book) -> list[int]:
+    return sorted(range(len(book.lots)), key=lambda i: spend_order(book.lots[i]))
+
+
 def _advance(program: Program, book: Book, until: datetime) -> None:
     """Apply, in order, everything time does to the member up to ``until`` (inclusive)."""
     while True:
         instant = _next_instant(book)
         if instant is None or instant > until:
             return
-        for i, lot in enumerate(book.lots):
+        # Lots are taken in spending order, not list order: a release earlier in this
+        # call leaves the list unsorted, and a sweep that committed it would not, so
+        # lots due at one instant would otherwise be written in another order.
+        for i in _in_spend_order(book):
+            lot = book.lots[i]
             if lot.pending and lot.release_at is not None and lot.release_at <= instant:
                 _release(program, book, i, lot.release_at, TIME)
-        for i, lot in enumerate(book.lots):
+        for i in _in_spend_order(book):
+            lot = book.lots[i]
             due = lot.expires_at
             if not lot.pending and lot.remaining > 0 and due is not None and due <= instant:
                 book.expire(i, due)
@@ -222,7 +231,11 @@ def evaluate(program: Program, state: MemberState, action: Action) -> Evaluation
         if hold is None:
             book.credit(lot)
         else:
-            book.hold(attrs.evolve(lot, tier_credit=in_metric and not counts_now))
+            # Only a points metric counts held points at their release; an amount or a
+            # count is the action's, counted once below.
+            points_metric = ladder is not None and ladder.metric == "points_earned"
+            credit = in_metric and not counts_now and points_metric
+            book.hold(attrs.evolve(lot, tier_credit=credit))
     last = at if now.last_activity is None else max(now.last_activity, at)
     _refresh_expiry(program, book, last)
     if ladder is not None and qualifies:
@@ -294,6 +307,10 @@ def confirm(program: Program, state: MemberState, action_id: str, *, at: datetim
     _advance(program, book, at)
     for i, lot in enumerate(book.lots):
         if lot.pending and lot.action == action_id:
+            if at < lot.earned_at:  # released before it was earned: the ledger would lie
+                raise InvalidAction(
+                    "at", at, f"is before action {action_id!r} was recorded ({lot.earned_at})"
+                )
             _release(program, book, i, at, action_id)
     return Evaluation(book.next_state(), book.outcome(program.currency))
 
@@ -376,12 +393,17 @@ def reverse(
                 uncounted = cancelled
     newly_refunded = (refunded or 0) - ((previous.refunded or 0) if previous else 0)
     ladder = program.tiers
-    if ladder is not None:
+    if ladder is not None and ladder.qualifying(Context.of(action, book.next_state(), program.tz)):
+        # Undo what the action added to the metric, dated like it, so that it leaves a
+        # rolling window together with the contribution it cancels.
         if ladder.metric == "points_earned":
             taken = owed.get(program.currency, 0) - (0 if ladder.count_pending else uncounted)
-            _tiering.contribute(program, book, at, Decimal(-taken))
-        elif ladder.metric == "amount_spent" and action.amount is not None:
-            _tiering.contribute(program, book, at, -Decimal(newly_refunded))
+            removed = Decimal(taken)
+        elif ladder.metric == "amount_spent":
+            removed = Decimal(newly_refunded)
+        else:
+            removed = Decimal(1 if complete else 0)
+        _tiering.contribute(program, book, at, -removed, dated=_utc(action.at))
     reversals = dict(state.reversals)
     reversals[action.id] = Reversal(refunded=refunded, taken=taken_before, complete=complete)
     spent = state.spent

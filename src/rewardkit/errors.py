@@ -105,11 +105,11 @@ class UnknownReward(RewardkitError, LookupError):
 
 
 class UnknownAction(RewardkitError, LookupError):
-    """A reversal names an action id that was never recorded."""
+    """A reversal or confirmation names an action id that was never recorded."""
 
     def __init__(self, action_id: str) -> None:
         self.action_id = action_id
-        super().__init__(f"no recorded action with id {action_id!r} to reverse")
+        super().__init__(f"no recorded action with id {action_id!r}")
 
 
 class RewardUnavailable(RewardkitError, ValueError):

@@ -83,9 +83,13 @@ def term_text(value: relativedelta) -> str:
 
 
 def after_wall_clock(instant: datetime, span: relativedelta, tz: tzinfo) -> datetime:
-    """``instant`` + ``span`` on the programme's wall clock, as a UTC instant."""
-    wall = instant.astimezone(tz).replace(tzinfo=None) + span
-    return resolve_local(wall, tz).astimezone(UTC)
+    """``instant`` + ``span`` as a UTC instant: years, months and days move the
+    programme's calendar (Jan 31 + 1 month = Feb 28; noon stays noon across DST),
+    hours, minutes and seconds are elapsed time (1 hour is 3,600 s, DST or not)."""
+    calendar = relativedelta(years=span.years, months=span.months, days=span.days)
+    elapsed = timedelta(hours=span.hours, minutes=span.minutes, seconds=span.seconds)
+    wall = instant.astimezone(tz).replace(tzinfo=None) + calendar
+    return resolve_local(wall, tz).astimezone(UTC) + elapsed
 
 
 @runtime_checkable

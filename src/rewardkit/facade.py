@@ -182,9 +182,12 @@ class Rewards:
     def balance(
         self, member: str, at: datetime | None = None, *, currency: str | None = None
     ) -> int:
-        """The member's usable balance (0 for an unknown member)."""
-        state = self.store.load(identifier(member, "member")).state
-        return state.balance(currency or self.program.currency, self._when(at))
+        """The member's spendable balance at ``at`` (default: now); 0 for an unknown
+        member.  What time has done by then counts even before a sweep commits it:
+        expired points are gone, released holds are spendable, debts are settled."""
+        when = self._when(at)
+        state = self._state_at(identifier(member, "member"), when)
+        return state.balance(currency or self.program.currency, when)
 
     def member(self, member: str, at: datetime | None = None) -> MemberView:
         """Everything a host shows a member about their standing at ``at`` (default: now)."""

@@ -367,7 +367,8 @@ def _tier_at_risk(now: _Now) -> Nudge | None:
         return None
     level: Level = ladder.get(status.level)
     projected = ladder.value_at_review(now.state.metric, ends, now.tz)
-    if projected >= level.threshold:
+    lapses = ladder.keep.uses_activity and status.grace_until is None  # whatever the metric
+    if projected >= level.threshold and not lapses:
         return None
     since = max(now.shift(ends, -now.settings.tier_risk_within), status.since)
     if now.at < since:

@@ -23,7 +23,7 @@ from .context import Context
 from .errors import Problem, ProgramError
 from .expiry import after_wall_clock, term, term_text
 from .model import Contribution
-from .time import Period, parse_period, period_bounds
+from .time import Period, parse_period, period_bounds, resolve_local
 
 __all__ = [
     "Keep",
@@ -220,7 +220,7 @@ class Ladder:
             start, _ = period_bounds(at.astimezone(tz), self.window)
             return start.astimezone(UTC) - _TICK  # contributions at the start count
         wall = at.astimezone(tz).replace(tzinfo=None) - self.window
-        return wall.replace(tzinfo=tz).astimezone(UTC)
+        return resolve_local(wall, tz).astimezone(UTC)  # a skipped wall time: the jump
 
     def value(self, metric: Sequence[Contribution], at: datetime, tz: tzinfo) -> Decimal:
         """The metric at ``at``: contributions in the window ending at ``at`` (inclusive)."""
