@@ -1,0 +1,1 @@
+"""The HTML report's machinery (private): formatting, SVG charts, the page."""
