@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from rewardkit.errors import StoreError
-from rewardkit.storage import open_store
+from rewardkit.model import CounterChange
+from rewardkit.storage import migrate, open_store, verify
 from rewardkit.storage.base import Commit, Store
+from rewardkit.storage.chain import link
 from rewardkit.storage.sqlite import SCHEMA_VERSION, SQLiteStore
 from rewardkit.testing.store_contract import make_commit
 
@@ -117,15 +119,19 @@ def test_connections_sync_fully_so_a_crash_loses_nothing_committed(store: SQLite
 
 def test_schema_version_is_recorded_in_the_file(store: SQLiteStore, path: Path) -> None:
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT version FROM rewardkit_schema").fetchall() == [(1,)]
-    assert SCHEMA_VERSION == 1
+        rows = raw.execute("SELECT version FROM rewardkit_schema ORDER BY version").fetchall()
+    assert rows == [(1,), (2,)]  # one row per migration applied
+    assert SCHEMA_VERSION == 2
+    assert store.migrated is not None and store.migrated.applied == (1, 2)
 
 
-def test_reopening_an_existing_file_keeps_its_schema_row_single(path: Path) -> None:
+def test_reopening_an_existing_file_applies_nothing_again(path: Path) -> None:
     for _ in range(3):
         SQLiteStore(path).close()
+    with SQLiteStore(path) as store:
+        assert store.migrated is None
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT count(*) FROM rewardkit_schema").fetchone()[0] == 1
+        assert raw.execute("SELECT count(*) FROM rewardkit_schema").fetchone()[0] == 2
 
 
 def test_newer_schema_version_is_refused_naming_both_versions(path: Path) -> None:
@@ -133,10 +139,72 @@ def test_newer_schema_version_is_refused_naming_both_versions(path: Path) -> Non
         store.commit(first_commit(store))
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE rewardkit_schema SET version = 7")
-    with pytest.raises(StoreError, match=r"version 7.*version 1"):
+    with pytest.raises(StoreError, match=r"version 7, newer than version 2"):
         SQLiteStore(path)
+    with pytest.raises(StoreError, match=r"version 7, newer than version 2"):
+        migrate(f"sqlite:///{path}")
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM members").fetchall() == [(1,)]
+
+
+def make_version_1(path: Path) -> list[Commit]:
+    """A file as rewardkit wrote it before ledgers were chained (schema version 1)."""
+    units = []
+    with SQLiteStore(path) as store:
+        for number, member in enumerate(["ana", "ana", "bob", "ana"]):
+            units.append(make_commit(store.load(member), f"order-{number}"))
+            store.commit(units[-1])
+    with sqlite3.connect(path) as raw:
+        raw.execute("ALTER TABLE entries DROP COLUMN hash")
+        raw.execute("ALTER TABLE members DROP COLUMN head")
+        raw.execute("ALTER TABLE receipts DROP COLUMN version")
+        raw.execute("DELETE FROM rewardkit_schema WHERE version = 2")
+    return units
+
+
+def test_a_version_1_file_is_migrated_on_open_and_its_ledgers_chained(path: Path) -> None:
+    units = make_version_1(path)
+    with SQLiteStore(path) as store:
+        assert store.migrated is not None
+        assert (store.migrated.before, store.migrated.after) == (1, 2)
+        assert verify(store).ok
+        ana = [entry for unit in units if unit.member == "ana" for entry in unit.entries]
+        assert [item.hash for item in store.chain("ana").links] == link("ana", None, ana)
+        store.commit(make_commit(store.load("ana"), "order-9"))  # and it goes on
+        assert verify(store).ok and len(store.chain("ana").links) == 4
+
+
+def test_without_auto_migrate_an_old_file_is_refused_naming_the_command(path: Path) -> None:
+    make_version_1(path)
+    with pytest.raises(StoreError, match=rf"version 1.*rewardkit migrate sqlite:///{path}"):
+        SQLiteStore(path, auto_migrate=False)
+    with pytest.raises(StoreError, match="rewardkit migrate"):
+        open_store(f"sqlite:///{path}", auto_migrate=False)
+    report = migrate(f"sqlite:///{path}")
+    assert (report.before, report.after, report.applied) == (1, 2, (2,))
+    assert "schema version 1 -> 2 (applied 2)" in str(report)
+    SQLiteStore(path, auto_migrate=False).close()
+    assert "already at version 2" in str(migrate(f"sqlite:///{path}"))
+
+
+def test_without_auto_migrate_a_new_file_is_refused_too(path: Path) -> None:
+    with pytest.raises(StoreError, match="version 0, and this rewardkit needs version 2"):
+        SQLiteStore(path, auto_migrate=False)
+    assert migrate(f"sqlite:///{path}").applied == (1, 2)
+
+
+def test_a_memory_store_has_nothing_to_migrate() -> None:
+    with pytest.raises(StoreError, match="nothing to migrate"):
+        migrate("memory://")
+
+
+def test_due_reads_the_due_index(store: SQLiteStore) -> None:
+    plan = store._connection().execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM members WHERE due IS NOT NULL AND due <= ?"
+        " ORDER BY due, id",
+        (0,),
+    )
+    assert "USING INDEX members_due" in " ".join(str(row) for row in plan)
 
 
 # ------------------------------------------------------------------ errors
@@ -169,23 +237,28 @@ def test_use_after_close_gives_store_error(path: Path) -> None:
         store.load("ana")
 
 
-def test_failed_write_rolls_back_the_whole_commit(store: SQLiteStore) -> None:
+def test_failed_write_rolls_back_the_whole_commit(store: SQLiteStore, path: Path) -> None:
+    unit = make_commit(store.load("ana"), "order-1", counters=[CounterChange(STOCK, 1)])
+    with sqlite3.connect(path) as raw:  # a stray row: the entry's insert, written last, fails
+        raw.execute("INSERT INTO entries(member, seq) VALUES ('ana', 0)")
+    with pytest.raises(StoreError, match="UNIQUE constraint failed"):
+        store.commit(unit)
+    assert store.load("ana").version == 0
+    assert store.receipt("record", "order-1") is None
+    assert store.counter(STOCK) == 0
+    assert list(store.members()) == []
+    with sqlite3.connect(path) as raw:
+        raw.execute("DELETE FROM entries")
+    store.commit(unit)
+    assert store.load("ana").version == 1 and store.counter(STOCK) == 1
+
+
+def test_entries_out_of_step_with_the_state_are_refused_naming_both(store: SQLiteStore) -> None:
     unit = first_commit(store)
-    broken = Commit(
-        unit.member,
-        0,
-        unit.state,
-        unit.entries * 2,
-        unit.receipt,  # the same seq twice
-    )
-    with pytest.raises(StoreError):
+    broken = Commit(unit.member, 0, unit.state, unit.entries * 2, unit.receipt)
+    with pytest.raises(StoreError, match=r"numbered \[0, 0\].*counts 1 entries"):
         store.commit(broken)
     assert store.load("ana").version == 0
-    assert store.history("ana") == []
-    assert store.receipt("record", "order-1") is None
-    assert list(store.members()) == []
-    store.commit(unit)
-    assert store.load("ana").version == 1
 
 
 # ------------------------------------------------------------------ opening

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 
 from rewardkit.storage import MemoryStore, Store
+from rewardkit.storage.postgres import PostgresStore
 from rewardkit.storage.sqlite import SQLiteStore
 from rewardkit.testing.store_contract import StoreContract
+
+from ._postgres import Schemas, schemas
 
 
 class TestMemoryStore(StoreContract):
@@ -30,3 +34,22 @@ class TestSQLiteStore(StoreContract):
     def reopen_store(self, store: Store) -> Store | None:
         assert isinstance(store, SQLiteStore)
         return SQLiteStore(store.path)
+
+
+class TestPostgresStore(StoreContract):
+    """On a real server: a fresh PostgreSQL schema for every store, dropped after the test."""
+
+    schemas: Schemas
+
+    @pytest.fixture(autouse=True)
+    def _fresh_schemas(self) -> Iterator[None]:
+        with schemas() as made:
+            self.schemas = made
+            yield
+
+    def make_store(self) -> Store:
+        return PostgresStore(self.schemas.url, schema=self.schemas.new(), max_connections=4)
+
+    def reopen_store(self, store: Store) -> Store | None:
+        assert isinstance(store, PostgresStore)
+        return PostgresStore(self.schemas.url, schema=store.schema, pool=False)

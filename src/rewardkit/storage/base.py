@@ -1,9 +1,10 @@
 """The Store protocol: what the facade needs from any persistence, and nothing more.
 
 A store keeps, per member, a versioned :class:`~rewardkit.model.MemberState` and an
-append-only ledger; per request, a receipt (for idempotency); and shared counters
-(reward stock).  ``commit`` applies one :class:`Commit` atomically: the new state, its
-ledger entries, the receipt and the counter changes all land, or none does.
+append-only, hash-chained ledger; per request, a receipt (for idempotency); and shared
+counters (reward stock).  ``commit`` applies one :class:`Commit` atomically: the new
+state, its ledger entries (with their hashes, from :func:`rewardkit.storage.chain.link`),
+the receipt and the counter changes all land, or none does.
 
 Stores import the domain, never the reverse.  Every store, ours or a user's, proves
 itself with the contract suite in :mod:`rewardkit.testing.store_contract`.
@@ -22,13 +23,16 @@ from ..events import Event
 from ..model import CounterChange, Entry, MemberState, Outcome
 
 __all__ = [
+    "Chain",
     "Commit",
     "CounterLimitExceeded",
     "DuplicateReceipt",
+    "Link",
     "Receipt",
     "Snapshot",
     "StaleVersion",
     "Store",
+    "TransactionConflict",
 ]
 
 
@@ -68,6 +72,28 @@ class Commit:
     events: tuple[Event, ...] = ()  # what happened, for stores that publish (an outbox)
 
 
+@attrs.frozen
+class Link:
+    """A ledger entry and its hash: sha256 over the previous entry's hash and this
+    entry's canonical content (see :mod:`rewardkit.storage.chain`)."""
+
+    entry: Entry
+    hash: str
+
+
+@attrs.frozen
+class Chain:
+    """A member's hash-chained ledger, read in one consistent snapshot.
+
+    ``head`` is the hash the member's own record says the ledger ends with (``None``
+    before the first entry): it catches entries removed from the end of the chain.
+    """
+
+    member: str
+    links: tuple[Link, ...]
+    head: str | None
+
+
 class StaleVersion(StoreError):
     """The member changed since it was loaded; reload and try again."""
 
@@ -94,6 +120,19 @@ class CounterLimitExceeded(StoreError):
         super().__init__(f"counter {key!r} would exceed its limit of {limit}")
 
 
+class TransactionConflict(StoreError):
+    """The database aborted the commit to resolve a conflict with another transaction
+    (a serialization failure or a deadlock).  Nothing was committed; the facade retries
+    from a fresh load, as after :class:`StaleVersion`."""
+
+    def __init__(self, member: str, detail: str) -> None:
+        self.member = member
+        super().__init__(
+            f"the commit for member {member!r} was aborted by the database to resolve a "
+            f"conflict with another transaction ({detail}); nothing was committed, retry it"
+        )
+
+
 @runtime_checkable
 class Store(Protocol):
     """Persistence for rewardkit.  Implementations must be safe to share between the
@@ -111,11 +150,25 @@ class Store(Protocol):
 
     def commit(self, unit: Commit) -> None:
         """Apply ``unit`` atomically or raise :class:`StaleVersion`,
-        :class:`DuplicateReceipt` or :class:`CounterLimitExceeded`, changing nothing."""
+        :class:`DuplicateReceipt`, :class:`CounterLimitExceeded` or
+        :class:`TransactionConflict`, changing nothing.
+
+        The entries are chained to the member's ledger with
+        :func:`rewardkit.storage.chain.link` in the same transaction."""
         ...
 
     def history(self, member: str) -> list[Entry]:
         """The member's ledger entries, oldest first."""
+        ...
+
+    def chain(self, member: str) -> Chain:
+        """The member's entries with their hashes, oldest first, and the head hash, all
+        from one snapshot (what :func:`rewardkit.storage.verify` checks)."""
+        ...
+
+    def record(self, receipt: Receipt) -> None:
+        """Keep a receipt that belongs to no member's commit (a raffle draw), or raise
+        :class:`DuplicateReceipt` if one with its operation and id exists."""
         ...
 
     def due(self, at: datetime) -> list[str]:

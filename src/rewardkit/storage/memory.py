@@ -8,7 +8,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from ..model import Entry, MemberState
-from .base import Commit, CounterLimitExceeded, DuplicateReceipt, Receipt, Snapshot, StaleVersion
+from .base import (
+    Chain,
+    Commit,
+    CounterLimitExceeded,
+    DuplicateReceipt,
+    Link,
+    Receipt,
+    Snapshot,
+    StaleVersion,
+)
+from .chain import link
 
 __all__ = ["MemoryStore"]
 
@@ -19,7 +29,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._members: dict[str, Snapshot] = {}
-        self._ledgers: dict[str, list[Entry]] = {}
+        self._ledgers: dict[str, list[Link]] = {}  # entries with their chain hashes
+        self._heads: dict[str, str] = {}  # each member's last hash
         self._receipts: dict[tuple[str, str], Receipt] = {}
         self._counters: dict[str, int] = {}
         self._due: dict[str, datetime] = {}
@@ -53,13 +64,29 @@ class MemoryStore:
                 values[change.key] += change.delta
                 if change.limit is not None and values[change.key] > change.limit:
                     raise CounterLimitExceeded(change.key, change.limit)
+            hashes = link(
+                unit.member,
+                self._heads.get(unit.member),
+                unit.entries,
+                count=unit.state.entries,
+            )
             # Every check passed: apply all or nothing (nothing below can fail).
             self._counters.update(values)
             self._members[unit.member] = Snapshot(unit.state, version + 1)
-            self._ledgers.setdefault(unit.member, []).extend(unit.entries)
+            ledger = self._ledgers.setdefault(unit.member, [])
+            ledger.extend(map(Link, unit.entries, hashes))
+            if hashes:
+                self._heads[unit.member] = hashes[-1]
             if key is not None and receipt is not None:
                 self._receipts[key] = receipt
             self._index(unit.member, unit.state.next_due())
+
+    def record(self, receipt: Receipt) -> None:
+        with self._lock:
+            key = (receipt.operation, receipt.id)
+            if key in self._receipts:
+                raise DuplicateReceipt(*key)
+            self._receipts[key] = receipt
 
     def _index(self, member: str, due: datetime | None) -> None:
         old = self._due.pop(member, None)
@@ -77,7 +104,12 @@ class MemoryStore:
 
     def history(self, member: str) -> list[Entry]:
         with self._lock:
-            return list(self._ledgers.get(member, ()))
+            return [item.entry for item in self._ledgers.get(member, ())]
+
+    def chain(self, member: str) -> Chain:
+        with self._lock:
+            links = tuple(self._ledgers.get(member, ()))
+            return Chain(member, links, self._heads.get(member))
 
     def members(self) -> Iterator[str]:
         with self._lock:

@@ -18,6 +18,10 @@ suite in :mod:`rewardkit.testing.store_contract` proves it.  Durability and conc
 
 ``":memory:"`` is refused: each connection would see its own empty database.  Use
 :class:`~rewardkit.storage.memory.MemoryStore`, or a file in a temporary directory.
+
+The schema is versioned (``rewardkit_schema``): opening a file applies the migrations
+it lacks, in one ``BEGIN IMMEDIATE`` transaction (``auto_migrate=False``: refuse, and
+say to run ``rewardkit migrate``), and a file with a newer schema is refused.
 """
 
 from __future__ import annotations
@@ -27,49 +31,75 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .. import _codec
 from ..errors import StoreError
-from ..model import Entry, EntryKind, MemberState, Outcome
-from .base import Commit, CounterLimitExceeded, DuplicateReceipt, Receipt, Snapshot, StaleVersion
-
-__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
-
-SCHEMA_VERSION = 1
-
-_TABLES = (
-    "CREATE TABLE IF NOT EXISTS members("
-    "id TEXT PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL, due INTEGER)",
-    # The next instant time alone changes a member (UTC microseconds): expire() sweeps
-    # read this index, so their cost grows with the members due, not with all members.
-    "CREATE INDEX IF NOT EXISTS members_due ON members(due) WHERE due IS NOT NULL",
-    "CREATE TABLE IF NOT EXISTS entries("
-    "member TEXT, seq INTEGER, at TEXT, kind TEXT, currency TEXT, points INTEGER,"
-    " balance INTEGER, debt INTEGER, cause TEXT, reason TEXT, pending INTEGER,"
-    " PRIMARY KEY(member, seq))",
-    "CREATE TABLE IF NOT EXISTS receipts("
-    "operation TEXT, id TEXT, member TEXT, request TEXT, outcome TEXT,"
-    " PRIMARY KEY(operation, id))",
-    "CREATE TABLE IF NOT EXISTS counters(key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+from ..model import Entry, MemberState, Outcome
+from ._schema import (
+    SCHEMA_VERSION,
+    SQLITE_MIGRATIONS,
+    MigrationReport,
+    needs_migration,
+    upgrade,
 )
+from ._sql import (
+    ENTRY_COLUMNS,
+    encode,
+    entry_from_row,
+    entry_row,
+    micros,
+    receipt_row,
+    running_totals,
+)
+from .base import (
+    Chain,
+    Commit,
+    DuplicateReceipt,
+    Link,
+    Receipt,
+    Snapshot,
+    StaleVersion,
+)
+from .chain import link
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "migrate"]
+
+MIGRATIONS = SQLITE_MIGRATIONS
+
 _UPSERT_MEMBER = (
-    "INSERT INTO members(id, version, state, due) VALUES (?, ?, ?, ?) "
+    "INSERT INTO members(id, version, state, due, head) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state,"
-    " due = excluded.due"
+    " due = excluded.due, head = excluded.head"
 )
-_INSERT_ENTRY = "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_ENTRY = "INSERT INTO entries(member, {}, hash) VALUES ({})".format(
+    ENTRY_COLUMNS, ", ".join("?" * 12)
+)
 _INSERT_RECEIPT = (
-    "INSERT INTO receipts(operation, id, member, request, outcome) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO receipts(operation, id, member, request, outcome, version)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
-_ADD_TO_COUNTER = (
+_SET_COUNTER = (
     "INSERT INTO counters(key, value) VALUES (?, ?) "
-    "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value"
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 )
 _LOCKED = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+class _Transaction:
+    """A connection in a transaction, as the shared migration code sees it."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql.replace("{s}", ""), parameters).fetchall()
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        self.connection.executemany(sql.replace("{s}", ""), rows)
 
 
 class _Connection:
@@ -85,7 +115,9 @@ class _Connection:
 class SQLiteStore:
     """A store in one SQLite file, safe to share between threads and processes."""
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, auto_migrate: bool = True
+    ) -> None:
         self._path = os.fspath(path)
         if self._path in ("", ":memory:") or self._path.startswith("file:"):
             raise StoreError(
@@ -100,14 +132,18 @@ class SQLiteStore:
         self._inherited: list[_Connection] = []  # from before a fork: never used, never closed
         self._guard = threading.Lock()
         self._closed = False
+        self.migrated: MigrationReport | None = None  # what opening it applied, if anything
         try:
             connection = self._connection()
             with self._errors("prepare its schema"):
                 mode = self._enable_wal(connection)
                 if mode != "wal":
                     raise StoreError(f"SQLite store {self._path!r} cannot use WAL mode ({mode})")
-                with self._transaction(connection):
-                    self._prepare_schema(connection)
+                where = f"SQLite store {self._path!r}"
+                if needs_migration(self._version(connection), where, self.url, auto_migrate):
+                    with self._transaction(connection):
+                        report = upgrade(_Transaction(connection), MIGRATIONS, where)
+                    self.migrated = report if report.applied else None  # or another did it
         except BaseException:
             self.close()
             raise
@@ -131,6 +167,10 @@ class SQLiteStore:
     @property
     def path(self) -> str:
         return self._path
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self._path}"
 
     # ------------------------------------------------------------------ Store protocol
 
@@ -159,69 +199,71 @@ class SQLiteStore:
         return 0 if row is None else int(row[0])
 
     def commit(self, unit: Commit) -> None:
-        receipt = unit.receipt
-        # Encode before taking the write lock, so the lock is held only for SQL.
-        state = _codec.dumps(unit.state)
-        entries = [_entry_row(unit.member, entry) for entry in unit.entries]
-        receipt_row = None
-        if receipt is not None:
-            receipt_row = (
-                receipt.operation,
-                receipt.id,
-                receipt.member,
-                _codec.dumps(receipt.request),
-                _codec.dumps(receipt.outcome),
-            )
-        due = _micros(unit.state.next_due())
+        encoded = encode(unit)  # before taking the write lock, so it is held only for SQL
+        receipt = encoded.receipt
         connection = self._connection()
         with self._errors("commit"), self._transaction(connection):
             row = connection.execute(
-                "SELECT version FROM members WHERE id = ?", (unit.member,)
+                "SELECT version, head FROM members WHERE id = ?", (unit.member,)
             ).fetchone()
-            version = 0 if row is None else int(row[0])
+            version, head = (0, None) if row is None else (int(row[0]), row[1])
             if version != unit.expected_version:
                 raise StaleVersion(unit.member, unit.expected_version, version)
             if (
                 receipt is not None
                 and connection.execute(
-                    "SELECT 1 FROM receipts WHERE operation = ? AND id = ?",
-                    (receipt.operation, receipt.id),
+                    "SELECT 1 FROM receipts WHERE operation = ? AND id = ?", receipt[:2]
                 ).fetchone()
             ):
-                raise DuplicateReceipt(receipt.operation, receipt.id)
-            values: dict[str, int] = {}  # running totals: a key may appear twice
-            for change in unit.counters:
-                if change.key not in values:
-                    row = connection.execute(
-                        "SELECT value FROM counters WHERE key = ?", (change.key,)
-                    ).fetchone()
-                    values[change.key] = 0 if row is None else int(row[0])
-                values[change.key] += change.delta
-                if change.limit is not None and values[change.key] > change.limit:
-                    raise CounterLimitExceeded(change.key, change.limit)
-            connection.execute(_UPSERT_MEMBER, (unit.member, version + 1, state, due))
-            connection.executemany(_INSERT_ENTRY, entries)
-            if receipt_row is not None:
-                connection.execute(_INSERT_RECEIPT, receipt_row)
-            connection.executemany(_ADD_TO_COUNTER, [(c.key, c.delta) for c in unit.counters])
+                raise DuplicateReceipt(receipt[0], receipt[1])
+            values = running_totals(unit.counters, lambda key: self._counter(connection, key))
+            hashes = link(unit.member, head, unit.entries, count=unit.state.entries)
+            new_head = hashes[-1] if hashes else head
+            connection.execute(
+                _UPSERT_MEMBER, (unit.member, version + 1, encoded.state, encoded.due, new_head)
+            )
+            connection.executemany(
+                _INSERT_ENTRY,
+                [entry_row(unit.member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
+            )
+            if receipt is not None:
+                connection.execute(_INSERT_RECEIPT, (*receipt, version + 1))
+            connection.executemany(_SET_COUNTER, values.items())
+
+    def record(self, receipt: Receipt) -> None:
+        row = receipt_row(receipt)
+        connection = self._connection()
+        with self._errors("record a receipt"), self._transaction(connection):
+            if connection.execute(
+                "SELECT 1 FROM receipts WHERE operation = ? AND id = ?", row[:2]
+            ).fetchone():
+                raise DuplicateReceipt(row[0], row[1])
+            connection.execute(_INSERT_RECEIPT, (*row, 0))
 
     def history(self, member: str) -> list[Entry]:
         rows = self._read_all(
             "read a ledger",
-            "SELECT seq, at, kind, currency, points, balance, debt, cause, reason, pending"
-            " FROM entries WHERE member = ? ORDER BY seq",
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE member = ? ORDER BY seq",
             member,
         )
-        return [
-            Entry(member, seq, datetime.fromisoformat(at), EntryKind(kind), *rest)
-            for seq, at, kind, *rest in rows
-        ]
+        return [entry_from_row(member, row) for row in rows]
+
+    def chain(self, member: str) -> Chain:
+        connection = self._connection()
+        with self._errors("read a ledger"), self._transaction(connection, "BEGIN"):
+            row = connection.execute("SELECT head FROM members WHERE id = ?", (member,)).fetchone()
+            rows = connection.execute(
+                f"SELECT {ENTRY_COLUMNS}, hash FROM entries WHERE member = ? ORDER BY seq",
+                (member,),
+            ).fetchall()
+        links = tuple(Link(entry_from_row(member, r), r[10]) for r in rows)
+        return Chain(member, links, None if row is None else row[0])
 
     def due(self, at: datetime) -> list[str]:
         rows = self._read_all(
             "list members due",
             "SELECT id FROM members WHERE due IS NOT NULL AND due <= ? ORDER BY due, id",
-            _micros(at),
+            micros(at),
         )
         return [row[0] for row in rows]
 
@@ -299,9 +341,12 @@ class SQLiteStore:
 
     @staticmethod
     @contextmanager
-    def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
-        """One BEGIN IMMEDIATE transaction: committed if the block returns, else rolled back."""
-        connection.execute("BEGIN IMMEDIATE")
+    def _transaction(
+        connection: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE"
+    ) -> Iterator[None]:
+        """One transaction (a write one unless told otherwise): committed if the block
+        returns, else rolled back.  In WAL mode a deferred ``BEGIN`` reads one snapshot."""
+        connection.execute(begin)
         try:
             yield
             connection.execute("COMMIT")
@@ -310,25 +355,21 @@ class SQLiteStore:
                 connection.execute("ROLLBACK")
             raise
 
-    def _prepare_schema(self, connection: sqlite3.Connection) -> None:
-        connection.execute("CREATE TABLE IF NOT EXISTS rewardkit_schema(version INTEGER)")
-        found = connection.execute("SELECT max(version) FROM rewardkit_schema").fetchone()[0]
-        if found is None:
-            connection.execute(
-                "INSERT INTO rewardkit_schema(version) VALUES (?)", (SCHEMA_VERSION,)
-            )
-        elif found > SCHEMA_VERSION:
-            raise StoreError(
-                f"SQLite store {self._path!r} has schema version {found}, newer than version "
-                f"{SCHEMA_VERSION} that this rewardkit knows: upgrade rewardkit to open it"
-            )
-        elif found != SCHEMA_VERSION:
-            raise StoreError(
-                f"SQLite store {self._path!r} has schema version {found}, which this "
-                f"rewardkit (schema version {SCHEMA_VERSION}) cannot read"
-            )
-        for statement in _TABLES:
-            connection.execute(statement)
+    @staticmethod
+    def _version(connection: sqlite3.Connection) -> int:
+        """The file's schema version (0: no schema yet)."""
+        if not connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rewardkit_schema'"
+        ).fetchone():
+            return 0
+        return int(
+            connection.execute("SELECT max(version) FROM rewardkit_schema").fetchone()[0] or 0
+        )
+
+    @staticmethod
+    def _counter(connection: sqlite3.Connection, key: str) -> int:
+        row = connection.execute("SELECT value FROM counters WHERE key = ?", (key,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def _read_one(self, doing: str, sql: str, *parameters: object) -> Any:
         connection = self._connection()
@@ -341,28 +382,8 @@ class SQLiteStore:
             return connection.execute(sql, parameters).fetchall()
 
 
-def _entry_row(member: str, entry: Entry) -> tuple[object, ...]:
-    return (
-        member,
-        entry.seq,
-        entry.at.isoformat(),
-        entry.kind.value,
-        entry.currency,
-        entry.points,
-        entry.balance,
-        entry.debt,
-        entry.cause,
-        entry.reason,
-        entry.pending,
-    )
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(instant: datetime | None) -> int | None:
-    """An aware instant as integer UTC microseconds (exact, and orders correctly)."""
-    if instant is None:
-        return None
-    delta = instant - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+def migrate(path: str | os.PathLike[str], *, timeout: float = 30.0) -> MigrationReport:
+    """Bring the SQLite file at ``path`` (created if missing) to this rewardkit's schema."""
+    with SQLiteStore(path, timeout=timeout) as store:
+        where = f"SQLite store {store.path!r}"
+        return store.migrated or MigrationReport(where, SCHEMA_VERSION, SCHEMA_VERSION)

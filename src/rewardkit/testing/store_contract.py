@@ -13,10 +13,15 @@ how to make a fresh, empty store::
         def reopen_store(self, store: Store) -> Store | None:
             return RedisStore(url, namespace=store.namespace)
 
-Every ``test_*`` method is inherited.  The suite uses plain ``assert`` and imports
-neither pytest nor hypothesis, so any runner that collects ``Test*`` classes runs it;
-a test that cannot apply raises :class:`unittest.SkipTest`, which pytest reports as a
-skip.  Commits are built by hand from model objects, so the suite needs no programme.
+Every ``test_*`` method is inherited.  A store chains each member's ledger entries by
+calling :func:`rewardkit.storage.chain.link` in its commit and hands them back from
+``chain(member)``; the suite checks the hashes against fixed values, so every store
+agrees byte for byte and :func:`rewardkit.storage.verify` works on all of them.
+
+The suite uses plain ``assert`` and imports neither pytest nor hypothesis, so any runner
+that collects ``Test*`` classes runs it; a test that cannot apply raises
+:class:`unittest.SkipTest`, which pytest reports as a skip.  Commits are built by hand
+from model objects, so the suite needs no programme.
 """
 
 from __future__ import annotations
@@ -26,28 +31,16 @@ import time
 import unittest
 from collections.abc import Callable, Iterable
 from contextlib import closing
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import timedelta
 from functools import partial
 from typing import NoReturn, TypeVar
 
 import attrs
 
-from .. import _codec
-from ..model import (
-    Action,
-    Award,
-    CapUsage,
-    CounterChange,
-    Entry,
-    EntryKind,
-    Lot,
-    MemberState,
-    Outcome,
-    PointsEarned,
-    Reversal,
-)
+from ..errors import StoreError
+from ..model import CounterChange, MemberState, Outcome
 from ..storage.base import (
+    Chain,
     Commit,
     CounterLimitExceeded,
     DuplicateReceipt,
@@ -56,71 +49,15 @@ from ..storage.base import (
     StaleVersion,
     Store,
 )
+from ..storage.chain import link, verify
+from ._commits import AT, STOCK, TICKETS, make_commit
 
-__all__ = ["StoreContract"]
+__all__ = ["AT", "STOCK", "TICKETS", "StoreContract", "make_commit"]
 
 E = TypeVar("E", bound=BaseException)
 
-AT = datetime(2026, 3, 7, 9, 30, tzinfo=timezone(timedelta(hours=2)))
-STOCK = "reward-stock:free-coffee"
-TICKETS = "raffle-tickets:summer"
-
-
-def make_commit(
-    snapshot: Snapshot,
-    request_id: str,
-    points: int = 10,
-    *,
-    operation: str = "record",
-    at: datetime = AT,
-    counters: Iterable[CounterChange] = (),
-) -> Commit:
-    """The commit that recording a purchase worth ``points`` makes on top of ``snapshot``."""
-    state = snapshot.state
-    member, seq = state.id, state.entries
-    balance = state.balance() + points
-    lot = Lot(
-        id=f"{request_id}/base",
-        currency="points",
-        points=points,
-        remaining=points,
-        earned_at=at,
-        expires_at=at + timedelta(days=365),
-        action=request_id,
-        rule="base",
-    )
-    new_state = attrs.evolve(
-        state,
-        lots=(*state.lots, lot),
-        entries=seq + 1,
-        kinds={**state.kinds, "purchase": state.kinds.get("purchase", 0) + 1},
-        spent=state.spent + Decimal("12.50"),
-        first_seen=state.first_seen or at,
-        last_activity=at,
-        usage={"base": (CapUsage("2026-03", points=points, awards=1),)},
-        reversals={"old-order": Reversal(Decimal("2.5"), {"base|points": 3})},
-    )
-    entry = Entry(member, seq, at, EntryKind.EARN, "points", points, balance, 0, request_id, "base")
-    action = Action(
-        id=request_id,
-        member=member,
-        kind="purchase",
-        at=at,
-        amount=Decimal("12.50"),
-        attributes={"category": "pastry", "price": Decimal("2.50"), "tags": ("new", Decimal(1))},
-    )
-    event = PointsEarned(member, at.astimezone(UTC), request_id, "base", "points", points)
-    outcome = Outcome(
-        member=member,
-        points=points,
-        balance=balance,
-        changes={"points": points},
-        events=(event,),
-        entries=(entry,),
-        awards=(Award("base", "points", points, "1 point per 1.00 on purchase"),),
-    )
-    receipt = Receipt(operation, request_id, member, _codec.to_data(action), outcome)
-    return Commit(member, snapshot.version, new_state, (entry,), receipt, tuple(counters))
+# The first 16 hex digits of the hashes of the two entries the chain test commits.
+GOLDEN_HASHES = ["e81ff07f3cc839ec", "9aa5f997aba5c104"]
 
 
 def _raises(expected: type[E], call: Callable[[], object]) -> E:
@@ -145,6 +82,7 @@ def _observe(store: Store, members: Iterable[str], receipts: Iterable[tuple[str,
     return (
         [store.load(member) for member in members],
         [store.history(member) for member in members],
+        [store.chain(member) for member in members],
         [store.receipt(operation, request_id) for operation, request_id in receipts],
         [store.counter(key) for key in (STOCK, TICKETS)],
         list(store.members()),
@@ -313,6 +251,53 @@ class StoreContract:
             assert store.counter(STOCK) == 0
             assert store.load("ana").version == 0
 
+    # ---------------------------------------------------------------- the hash chain
+
+    def test_every_entry_is_chained_to_the_one_before_it(self) -> None:
+        with closing(self.make_store()) as store:
+            first = make_commit(store.load("ana"), "order-1", 10)
+            store.commit(first)
+            second = make_commit(store.load("ana"), "order-2", 25, at=AT + timedelta(hours=1))
+            store.commit(second)
+            chain = store.chain("ana")
+            entries = [*first.entries, *second.entries]
+            assert [item.entry for item in chain.links] == entries
+            assert [item.hash for item in chain.links] == link("ana", None, entries)
+            # Fixed values: every store, ours or yours, hashes the same bytes.
+            assert [item.hash[:16] for item in chain.links] == GOLDEN_HASHES
+            assert chain.head == chain.links[-1].hash
+            assert store.chain("bob") == Chain("bob", (), None)
+            report = verify(store)
+            assert report.ok and (report.members, report.entries) == (1, 2)
+            assert report.heads == {"ana": chain.head}
+
+    def test_entries_numbered_out_of_step_with_the_state_are_refused(self) -> None:
+        with closing(self.make_store()) as store:
+            store.commit(make_commit(store.load("ana"), "a"))
+            before = _observe(store, ["ana"], [("record", "b")])
+            unit = make_commit(store.load("ana"), "b")
+            for entries in (
+                (attrs.evolve(unit.entries[0], seq=2),),  # a gap
+                (attrs.evolve(unit.entries[0], seq=0),),  # a repeat
+                unit.entries * 2,  # more entries than the state counts
+            ):
+                _raises(StoreError, partial(store.commit, attrs.evolve(unit, entries=entries)))
+                assert _observe(store, ["ana"], [("record", "b")]) == before
+            store.commit(unit)
+            assert verify(store).ok
+
+    def test_a_commit_without_entries_keeps_the_chain(self) -> None:
+        with closing(self.make_store()) as store:
+            store.commit(make_commit(store.load("ana"), "a"))
+            before = store.chain("ana")
+            snapshot = store.load("ana")
+            store.commit(Commit("ana", snapshot.version, snapshot.state, (), None))
+            assert store.chain("ana") == before
+            store.commit(make_commit(store.load("ana"), "b"))
+            after = store.chain("ana")
+            assert after.links[:1] == before.links and len(after.links) == 2
+            assert verify(store).ok
+
     # ---------------------------------------------------------------- the due index
 
     def test_due_lists_members_whose_next_instant_has_come_earliest_first(self) -> None:
@@ -321,16 +306,26 @@ class StoreContract:
             store.commit(make_commit(store.load("late"), "a", at=AT + timedelta(days=2)))
             store.commit(make_commit(store.load("early"), "b", at=AT))
             store.commit(make_commit(store.load("never"), "c", at=AT))
-            never = store.load("never")
+            unit = make_commit(store.load("never"), "d")
             forever = attrs.evolve(
-                never.state,
-                lots=tuple(attrs.evolve(lot, expires_at=None) for lot in never.state.lots),
+                unit.state,
+                lots=tuple(attrs.evolve(lot, expires_at=None) for lot in unit.state.lots),
             )
-            store.commit(attrs.evolve(make_commit(never, "d"), state=forever))
+            store.commit(attrs.evolve(unit, state=forever))
             year = AT + timedelta(days=365)
             assert store.due(year - timedelta(microseconds=1)) == []
             assert store.due(year) == ["early"]
             assert store.due(year + timedelta(days=2)) == ["early", "late"]
+
+    def test_a_standalone_receipt_is_kept_once_and_touches_no_member(self) -> None:
+        with closing(self.make_store()) as store:
+            drawn = Receipt("draw", "summer", "", {"winners": ["ana"]}, Outcome("", 0, 0))
+            store.record(drawn)
+            assert store.receipt("draw", "summer") == drawn
+            _raises(DuplicateReceipt, partial(store.record, drawn))
+            assert list(store.members()) == []
+            store.commit(make_commit(store.load("ana"), "summer"))  # other operation: fine
+            assert store.receipt("draw", "summer") == drawn
 
     def test_due_follows_each_commit_and_a_commit_needs_no_receipt(self) -> None:
         with closing(self.make_store()) as store:
@@ -379,6 +374,7 @@ class StoreContract:
             assert final.state.entries == total
             assert final.state.balance() == total
             assert [entry.seq for entry in store.history("ana")] == list(range(total))
+            assert verify(store).ok
 
     # ---------------------------------------------------------------- persistence
 

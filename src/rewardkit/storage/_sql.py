@@ -1,0 +1,115 @@
+"""What the SQL stores share: rows <-> domain objects, and the checks a commit makes on
+counters.  Schema versions and migrations are in :mod:`._schema`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from .. import _codec
+from ..model import CounterChange, Entry, EntryKind
+from .base import Commit, CounterLimitExceeded, Receipt
+
+__all__ = [
+    "ENTRY_COLUMNS",
+    "Encoded",
+    "encode",
+    "entry_from_row",
+    "entry_row",
+    "micros",
+    "receipt_row",
+    "running_totals",
+]
+
+ENTRY_COLUMNS = "seq, at, kind, currency, points, balance, debt, cause, reason, pending"
+
+
+def entry_row(member: str, entry: Entry, digest: str) -> tuple[object, ...]:
+    """An entries row: member, seq, at, kind, currency, points, balance, debt, cause,
+    reason, pending, hash."""
+    return (
+        member,
+        entry.seq,
+        entry.at.isoformat(),
+        entry.kind.value,
+        entry.currency,
+        entry.points,
+        entry.balance,
+        entry.debt,
+        entry.cause,
+        entry.reason,
+        entry.pending,
+        digest,
+    )
+
+
+def entry_from_row(member: str, row: Sequence[Any]) -> Entry:
+    """An entry from the ``ENTRY_COLUMNS`` of a row."""
+    seq, at, kind, currency, points, balance, debt, cause, reason, pending = row[:10]
+    return Entry(
+        member,
+        int(seq),
+        datetime.fromisoformat(at),
+        EntryKind(kind),
+        currency,
+        int(points),
+        int(balance),
+        int(debt),
+        cause,
+        reason,
+        int(pending),
+    )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(instant: datetime | None) -> int | None:
+    """An aware instant as integer UTC microseconds (exact, and orders correctly)."""
+    if instant is None:
+        return None
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@attrs.frozen
+class Encoded:
+    """A commit's values as the SQL stores write them, encoded before any lock is taken."""
+
+    state: str
+    due: int | None
+    receipt: tuple[str, str, str, str, str] | None  # operation, id, member, request, outcome
+
+
+def receipt_row(receipt: Receipt) -> tuple[str, str, str, str, str]:
+    """operation, id, member, request, outcome: a receipt as the SQL stores keep it."""
+    return (
+        receipt.operation,
+        receipt.id,
+        receipt.member,
+        _codec.dumps(receipt.request),
+        _codec.dumps(receipt.outcome),
+    )
+
+
+def encode(unit: Commit) -> Encoded:
+    row = None if unit.receipt is None else receipt_row(unit.receipt)
+    return Encoded(_codec.dumps(unit.state), micros(unit.state.next_due()), row)
+
+
+def running_totals(
+    changes: Iterable[CounterChange], current: Callable[[str], int]
+) -> dict[str, int]:
+    """Each counter's value after ``changes``, checking every limit on the running total
+    (a key may change twice in one commit); raises :class:`CounterLimitExceeded`."""
+    values: dict[str, int] = {}
+    for change in changes:
+        if change.key not in values:
+            values[change.key] = current(change.key)
+        values[change.key] += change.delta
+        if change.limit is not None and values[change.key] > change.limit:
+            raise CounterLimitExceeded(change.key, change.limit)
+    return values

@@ -1,0 +1,328 @@
+"""PostgresStore: many app processes, on many machines, over one PostgreSQL database.
+
+Semantics are exactly :class:`~rewardkit.storage.memory.MemoryStore`'s; the contract
+suite in :mod:`rewardkit.testing.store_contract` proves it on a real server.
+
+* Every call is one transaction.  A commit locks the member's row (``SELECT ... FOR
+  UPDATE``) before checking its version, so two writers on one member are serialised
+  and the loser gets :class:`~rewardkit.storage.base.StaleVersion`; a member's first
+  commit inserts its row ``ON CONFLICT DO NOTHING``, so of two first commits one wins.
+* A receipt is inserted ``ON CONFLICT DO NOTHING``: a second one is
+  :class:`~rewardkit.storage.base.DuplicateReceipt`.  Counters are locked in key order
+  (no deadlock between two commits changing the same counters) and every limit is
+  checked on the running total under that lock, so stock is never oversold.
+* A serialization failure or a deadlock (SQLSTATE 40001, 40P01: a PostgreSQL-compatible
+  distributed engine reports conflicts so) is
+  :class:`~rewardkit.storage.base.TransactionConflict`, which the facade retries with
+  jittered backoff.  A lock held longer than ``timeout`` seconds, a lost connection or
+  any other database error is a :class:`~rewardkit.errors.StoreError`.  A connection
+  lost during a commit leaves its outcome unknown: retry the call with the same id.
+* Connections: ``pool=True`` (default) keeps a ``psycopg_pool.ConnectionPool`` of up to
+  ``max_connections`` per process, made on first use, so a store opened before a fork
+  (gunicorn's ``--preload``) gives each worker its own pool; ``pool=False`` uses one
+  connection per process, shared by its threads under a lock; or pass your own pool
+  (its owner closes it).
+* ``schema`` puts the tables in a PostgreSQL schema of that name (created if needed),
+  so several programmes can share one database.  Migrations run under an advisory lock.
+
+psycopg is imported when a store is made, so rewardkit imports without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .. import _codec
+from ..errors import StoreError
+from ..model import Entry, MemberState, Outcome
+from ._pg import INSTALL_HINT, Connections, psycopg_module, quote
+from ._pg import Transaction as _Transaction
+from ._schema import (
+    POSTGRES_MIGRATIONS,
+    SCHEMA_VERSION,
+    MigrationReport,
+    needs_migration,
+    upgrade,
+)
+from ._sql import (
+    ENTRY_COLUMNS,
+    encode,
+    entry_from_row,
+    entry_row,
+    micros,
+    receipt_row,
+    running_totals,
+)
+from .base import Chain, Commit, DuplicateReceipt, Link, Receipt, Snapshot, StaleVersion
+from .chain import link
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["INSTALL_HINT", "MIGRATIONS", "PostgresStore", "migrate"]
+
+MIGRATIONS = POSTGRES_MIGRATIONS
+
+
+class PostgresStore:
+    """A store in a PostgreSQL database, safe to share between threads, processes and
+    machines.  ``conninfo`` is a ``postgresql://`` URL or a libpq ``key=value`` string."""
+
+    def __init__(
+        self,
+        conninfo: str = "",
+        *,
+        pool: bool | ConnectionPool[Any] = True,
+        schema: str | None = None,
+        auto_migrate: bool = True,
+        max_connections: int = 10,
+        timeout: float = 30.0,
+    ) -> None:
+        self._pg = psycopg_module()
+        if not timeout > 0:
+            raise StoreError(f"'timeout' must be a number of seconds > 0: {timeout!r}")
+        if max_connections < 1:
+            raise StoreError(f"'max_connections' must be at least 1: {max_connections!r}")
+        given = getattr(pool, "conninfo", "")  # a pool passed in knows where it connects
+        self._conninfo = conninfo or (given if isinstance(given, str) else "")
+        self._schema = schema
+        self._prefix = quote(schema) + "." if schema is not None else ""
+        self._timeout = float(timeout)
+        self._db = Connections(conninfo, pool, max_connections, float(timeout), self.__repr__)
+        self.migrated: MigrationReport | None = None  # what opening it applied, if anything
+        try:
+            self._prepare(auto_migrate)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def schema(self) -> str | None:
+        return self._schema
+
+    @property
+    def url(self) -> str:
+        """Where the store is, without any password."""
+        try:
+            parts = self._pg.conninfo.conninfo_to_dict(self._conninfo)
+        except self._pg.Error:
+            parts = {}
+        user = f"{parts['user']}@" if parts.get("user") else ""
+        host = str(parts.get("host", "")) + (f":{parts['port']}" if parts.get("port") else "")
+        query = f"?schema={self._schema}" if self._schema is not None else ""
+        return f"postgresql://{user}{host}/{parts.get('dbname', '')}{query}"
+
+    # ------------------------------------------------------------------ Store protocol
+
+    def load(self, member: str) -> Snapshot:
+        row = self._one(
+            "load a member", "SELECT version, state FROM {s}members WHERE id = %s", member
+        )
+        if row is None:
+            return Snapshot(MemberState(id=member), 0)
+        return Snapshot(_codec.loads(row[1], MemberState), int(row[0]))
+
+    def receipt(self, operation: str, request_id: str) -> Receipt | None:
+        row = self._one(
+            "read a receipt",
+            "SELECT member, request, outcome FROM {s}receipts WHERE operation = %s AND id = %s",
+            operation,
+            request_id,
+        )
+        if row is None:
+            return None
+        request = _codec.from_json_text(row[1])
+        return Receipt(operation, request_id, row[0], request, _codec.loads(row[2], Outcome))
+
+    def counter(self, key: str) -> int:
+        row = self._one("read a counter", "SELECT value FROM {s}counters WHERE key = %s", key)
+        return 0 if row is None else int(row[0])
+
+    def commit(self, unit: Commit) -> None:
+        encoded = encode(unit)  # before any lock is taken
+        member = unit.member
+        with (
+            self._connection() as connection,
+            self._errors("commit", member),
+            connection.transaction(),
+        ):
+            run = _Transaction(connection, self._prefix).execute
+            run(f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}")
+            rows = run("SELECT version, head FROM {s}members WHERE id = ? FOR UPDATE", (member,))
+            version, head = (int(rows[0][0]), rows[0][1]) if rows else (0, None)
+            if version != unit.expected_version:
+                raise StaleVersion(member, unit.expected_version, version)
+            hashes = link(member, head, unit.entries, count=unit.state.entries)
+            new_head = hashes[-1] if hashes else head
+            if version == 0:
+                inserted = run(
+                    "INSERT INTO {s}members(id, version, state, due, head)"
+                    " VALUES (?, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1",
+                    (member, encoded.state, encoded.due, new_head),
+                )
+                if not inserted:  # another first commit landed meanwhile
+                    raise StaleVersion(member, 0, self._version_of(connection, member))
+            else:
+                run(
+                    "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ? WHERE id = ?",
+                    (version + 1, encoded.state, encoded.due, new_head, member),
+                )
+            if encoded.receipt is not None and not run(
+                "INSERT INTO {s}receipts(operation, id, member, request, outcome, version)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation, id) DO NOTHING RETURNING 1",
+                (*encoded.receipt, version + 1),
+            ):
+                raise DuplicateReceipt(encoded.receipt[0], encoded.receipt[1])
+            self._apply_counters(connection, unit)
+            _Transaction(connection, self._prefix).executemany(
+                f"INSERT INTO {{s}}entries(member, {ENTRY_COLUMNS}, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [entry_row(member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
+            )
+
+    def record(self, receipt: Receipt) -> None:
+        row = receipt_row(receipt)
+        with (
+            self._connection() as connection,
+            self._errors("record a receipt", receipt.member),
+            connection.transaction(),
+        ):
+            run = _Transaction(connection, self._prefix).execute
+            if not run(
+                "INSERT INTO {s}receipts(operation, id, member, request, outcome, version)"
+                " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (operation, id) DO NOTHING RETURNING 1",
+                row,
+            ):
+                raise DuplicateReceipt(row[0], row[1])
+
+    def history(self, member: str) -> list[Entry]:
+        rows = self._all(
+            "read a ledger",
+            f"SELECT {ENTRY_COLUMNS} FROM {{s}}entries WHERE member = %s ORDER BY seq",
+            member,
+        )
+        return [entry_from_row(member, row) for row in rows]
+
+    def chain(self, member: str) -> Chain:
+        with (
+            self._connection() as connection,
+            self._errors("read a ledger"),
+            connection.transaction(),
+        ):
+            run = _Transaction(connection, self._prefix).execute
+            run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            head = run("SELECT head FROM {s}members WHERE id = ?", (member,))
+            rows = run(
+                f"SELECT {ENTRY_COLUMNS}, hash FROM {{s}}entries WHERE member = ? ORDER BY seq",
+                (member,),
+            )
+        links = tuple(Link(entry_from_row(member, row), row[10]) for row in rows)
+        return Chain(member, links, head[0][0] if head else None)
+
+    def due(self, at: datetime) -> list[str]:
+        rows = self._all(
+            "list members due",
+            "SELECT id FROM {s}members WHERE due IS NOT NULL AND due <= %s ORDER BY due, id",
+            micros(at),
+        )
+        return [row[0] for row in rows]
+
+    def members(self) -> Iterator[str]:
+        # The column's "C" collation orders UTF-8 bytes, which is code point order: sorted().
+        rows = self._all("list members", "SELECT id FROM {s}members ORDER BY id")
+        return iter([row[0] for row in rows])
+
+    def close(self) -> None:
+        """Close this store's own connections in this process (idempotent); a pool that
+        was passed in stays open for its owner to close."""
+        self._db.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        closed = " (closed)" if getattr(self, "_db", None) and self._db.closed else ""
+        return f"<PostgresStore {self.url!r}{closed}>"
+
+    # ------------------------------------------------------------------ internals
+
+    def _prepare(self, auto_migrate: bool) -> None:
+        where = f"PostgreSQL store {self.url}"
+        with self._db.first() as connection, self._errors("prepare its schema"):
+            found = self._schema_version(connection)
+            if not needs_migration(found, where, self.url, auto_migrate):
+                return
+            with connection.transaction():
+                key = hashlib.sha256(f"rewardkit-migrate:{self._schema}".encode()).digest()
+                lock = int.from_bytes(key[:8], "big", signed=True)
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+                if self._schema is not None:
+                    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {self._prefix[:-1]}")
+                report = upgrade(_Transaction(connection, self._prefix), MIGRATIONS, where)
+                self.migrated = report if report.applied else None  # another process did it
+
+    def _schema_version(self, connection: Connection[Any]) -> int:
+        table = f"{self._prefix}rewardkit_schema"
+        row = connection.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+        if row is None or row[0] is None:
+            return 0
+        found = connection.execute(f"SELECT max(version) FROM {table}").fetchone()
+        return int(found[0] or 0) if found else 0
+
+    def _version_of(self, connection: Connection[Any], member: str) -> int:
+        rows = _Transaction(connection, self._prefix).execute(
+            "SELECT version FROM {s}members WHERE id = ?", (member,)
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def _apply_counters(self, connection: Connection[Any], unit: Commit) -> None:
+        if not unit.counters:
+            return
+        run = _Transaction(connection, self._prefix).execute
+        keys = sorted({change.key for change in unit.counters})
+        # Create missing rows, then lock all in key order: two commits on the same
+        # counters always wait for each other in the same order, never in a cycle.
+        run(
+            "INSERT INTO {s}counters(key, value) SELECT k, 0 FROM unnest(?::text[]) AS k"
+            " ORDER BY k ON CONFLICT (key) DO NOTHING",
+            (keys,),
+        )
+        rows = run(
+            "SELECT key, value FROM {s}counters WHERE key = ANY(?) ORDER BY key FOR UPDATE",
+            (keys,),
+        )
+        current = {key: int(value) for key, value in rows}
+        values = running_totals(unit.counters, lambda key: current[key])
+        _Transaction(connection, self._prefix).executemany(
+            "UPDATE {s}counters SET value = ? WHERE key = ?",
+            [(value, key) for key, value in sorted(values.items())],
+        )
+
+    def _connection(self) -> AbstractContextManager[Connection[Any]]:
+        return self._db.connection()
+
+    def _errors(self, doing: str, member: str | None = None) -> AbstractContextManager[None]:
+        return self._db.errors(doing, member)
+
+    def _one(self, doing: str, sql: str, *parameters: object) -> Any:
+        with self._connection() as connection, self._errors(doing):
+            return connection.execute(sql.replace("{s}", self._prefix), parameters).fetchone()
+
+    def _all(self, doing: str, sql: str, *parameters: object) -> list[Any]:
+        with self._connection() as connection, self._errors(doing):
+            return connection.execute(sql.replace("{s}", self._prefix), parameters).fetchall()
+
+
+def migrate(conninfo: str, *, schema: str | None = None) -> MigrationReport:
+    """Bring the PostgreSQL database (or its ``schema``) to this rewardkit's schema."""
+    with PostgresStore(conninfo, pool=False, schema=schema) as store:
+        where = f"PostgreSQL store {store.url}"
+        return store.migrated or MigrationReport(where, SCHEMA_VERSION, SCHEMA_VERSION)
