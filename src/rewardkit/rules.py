@@ -31,11 +31,13 @@ __all__ = [
     "CapPeriod",
     "EarningRule",
     "Multiplier",
+    "budget_key",
     "cap",
     "first_time",
     "fixed",
     "multiplier",
     "per_amount",
+    "rule_budget",
     "rule_hold",
 ]
 
@@ -137,6 +139,22 @@ def _hold(value: object) -> Hold | None:
     )
 
 
+def _budget(value: object) -> int | None:
+    if value is None:
+        return None
+    return _positive_int(value, "budget")
+
+
+def rule_budget(rule: object) -> int | None:
+    """A rule's promotion budget: at most this many points from it across all members."""
+    budget = getattr(rule, "budget", None)
+    return budget if isinstance(budget, int) and not isinstance(budget, bool) else None
+
+
+def budget_key(rule_id: str) -> str:
+    return f"budget:{rule_id}"
+
+
 def rule_hold(rule: EarningRule) -> Hold | None:
     """A rule's own hold, if it declares one (user rules need not)."""
     hold = getattr(rule, "pending", None)
@@ -160,6 +178,7 @@ class _Fixed:
     currency: str
     caps: tuple[Cap, ...]
     pending: Hold | None = None
+    budget: int | None = None
 
     def points(self, ctx: Context) -> int:
         return self.points_per_action if self.when(ctx) else 0
@@ -181,6 +200,7 @@ class _PerAmount:
     currency: str
     caps: tuple[Cap, ...]
     pending: Hold | None = None
+    budget: int | None = None
 
     def points(self, ctx: Context) -> int:
         amount = ctx.action.amount
@@ -205,6 +225,7 @@ class _FirstTime:
     currency: str
     caps: tuple[Cap, ...]
     pending: Hold | None = None
+    budget: int | None = None
 
     def points(self, ctx: Context) -> int:
         first = ctx.member.kinds.get(ctx.action.kind, 0) == 0
@@ -227,6 +248,7 @@ class Multiplier:
     on: frozenset[str] | None
     when: Condition
     caps: tuple[Cap, ...]
+    budget: int | None = None
 
     def applies(self, ctx: Context) -> bool:
         return (self.on is None or ctx.action.kind in self.on) and self.when(ctx)
@@ -248,6 +270,7 @@ def fixed(
     currency: str = DEFAULT_CURRENCY,
     caps: Cap | Iterable[Cap] | None = None,
     pending: Hold | None = None,
+    budget: int | None = None,
 ) -> EarningRule:
     """``points`` for every matching action: ``fixed("visit", on="visit", points=1)``."""
     return _Fixed(
@@ -258,6 +281,7 @@ def fixed(
         currency=_rule_id(currency),
         caps=_caps(caps),
         pending=_hold(pending),
+        budget=_budget(budget),
     )
 
 
@@ -272,6 +296,7 @@ def per_amount(
     currency: str = DEFAULT_CURRENCY,
     caps: Cap | Iterable[Cap] | None = None,
     pending: Hold | None = None,
+    budget: int | None = None,
 ) -> EarningRule:
     """``points`` per ``per`` units of the action's amount, rounded down by default:
     ``per_amount("base", on="purchase", per="1.00", points=1)`` gives 12 for 12.50."""
@@ -290,6 +315,7 @@ def per_amount(
         currency=_rule_id(currency),
         caps=_caps(caps),
         pending=_hold(pending),
+        budget=_budget(budget),
     )
 
 
@@ -302,6 +328,7 @@ def first_time(
     currency: str = DEFAULT_CURRENCY,
     caps: Cap | Iterable[Cap] | None = None,
     pending: Hold | None = None,
+    budget: int | None = None,
 ) -> EarningRule:
     """``points`` the first time a member performs an action of kind ``on``."""
     kinds = _kinds(on, "on")
@@ -315,6 +342,7 @@ def first_time(
         currency=_rule_id(currency),
         caps=_caps(caps),
         pending=_hold(pending),
+        budget=_budget(budget),
     )
 
 
@@ -326,6 +354,7 @@ def multiplier(
     on: str | Iterable[str] | None = None,
     when: Predicate = always,
     caps: Cap | Iterable[Cap] | None = None,
+    budget: int | None = None,
 ) -> Multiplier:
     """Multiply the points of ``targets`` (default: every base rule) by ``factor`` >= 1.
 
@@ -344,4 +373,5 @@ def multiplier(
         on=_kinds(on, "on"),
         when=as_condition(when),
         caps=_caps(caps),
+        budget=_budget(budget),
     )

@@ -175,9 +175,9 @@ class Ladder:
 
     metric: Metric
     levels: tuple[Level, ...]
-    window: Window = attrs.field(eq=False)
+    window: Window
     keep: Keep
-    grace: relativedelta | None = attrs.field(eq=False)
+    grace: relativedelta | None
     qualifying: Condition = always
     count_pending: bool = False
     _ranks: Mapping[str, int] = attrs.field(init=False, eq=False)
