@@ -417,6 +417,7 @@ def test_english_defaults_cover_every_template_and_the_spanish_set_matches_them(
         "tier_inactive",
         "tier_at_risk",
         "next_tier",
+        "badge_within_reach",
         "inactive",
     }
     assert rk.NudgeSettings(templates=TEMPLATES_ES).templates == TEMPLATES_ES

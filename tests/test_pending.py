@@ -14,7 +14,7 @@ from rewardkit.tiers import Metric
 from ._timekit import TICK, ledger_explains_balance, local
 
 BOUGHT = local("2026-03-02 10:00")
-RELEASED = local("2026-03-16 10:00")  # 14 days later, same local time (DST in between)
+RELEASED = local("2026-03-16 10:00")  # 14 days later, same local time
 FOURTEEN_DAYS = rk.pending_for({"days": 14})
 SILVER = rk.level("silver", 100)
 

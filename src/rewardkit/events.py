@@ -7,6 +7,7 @@ from datetime import datetime
 import attrs
 
 __all__ = [
+    "BadgeAwarded",
     "DebtSettled",
     "Event",
     "PendingCancelled",
@@ -15,7 +16,10 @@ __all__ = [
     "PointsHeld",
     "PointsReleased",
     "PointsReversed",
+    "ReferralRewarded",
     "RewardRedeemed",
+    "TicketsBought",
+    "TicketsEarned",
     "TierChanged",
 ]
 
@@ -32,7 +36,7 @@ class Event:
 
 @attrs.frozen
 class PointsEarned(Event):
-    """Points became spendable (awarded now, or released after a hold)."""
+    """Points awarded now and spendable at once (a release emits PointsReleased)."""
 
     rule: str
     currency: str
@@ -104,3 +108,43 @@ class TierChanged(Event):
     previous: str | None
     level: str | None
     reason: str
+
+
+@attrs.frozen
+class BadgeAwarded(Event):
+    """A badge was earned (``times``: how often now, for repeatable badges)."""
+
+    badge: str
+    times: int
+    bonus: int
+
+
+@attrs.frozen
+class TicketsEarned(Event):
+    """A rule gave raffle tickets."""
+
+    raffle: str
+    rule: str
+    tickets: int
+
+
+@attrs.frozen
+class TicketsBought(Event):
+    """Raffle tickets bought with points."""
+
+    raffle: str
+    tickets: int
+    currency: str
+    cost: int
+
+
+@attrs.frozen
+class ReferralRewarded(Event):
+    """A referral paid out: ``referrer`` brought ``referred``; ``role`` says which of the
+    two this member is."""
+
+    rule: str
+    referrer: str
+    referred: str
+    role: str
+    points: int

@@ -163,7 +163,16 @@ class _EndOfPeriod:
     def __repr__(self) -> str:
         if self.after == 0:
             return f"<points expire at the end of the {self.period} they are earned in>"
-        return f"<points expire at the end of the {self.after}th {self.period} after earning>"
+        return (
+            f"<points expire at the end of the {_ordinal(self.after)} {self.period} after earning>"
+        )
+
+
+def _ordinal(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
 
 
 def end_of_period(period: Period, after: int = 0) -> ExpiryPolicy:
