@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .badges import Badge, BadgeCriterion, badge, count, streak, threshold, within
 from .conditions import (
     Condition,
     always,
@@ -37,17 +38,24 @@ from .errors import (
     InvalidAction,
     Problem,
     ProgramError,
+    RaffleError,
+    ReferralError,
     RewardkitError,
     RewardUnavailable,
     StoreError,
     UnknownAction,
+    UnknownRaffle,
     UnknownReward,
 )
 from .events import (
+    BadgeAwarded,
     PendingCancelled,
     PointsExpired,
     PointsHeld,
     PointsReleased,
+    ReferralRewarded,
+    TicketsBought,
+    TicketsEarned,
     TierChanged,
 )
 from .expiry import (
@@ -62,6 +70,8 @@ from .model import (
     DEFAULT_CURRENCY,
     Action,
     Award,
+    BadgeProgress,
+    BadgeState,
     DebtSettled,
     Entry,
     EntryKind,
@@ -78,9 +88,13 @@ from .model import (
 )
 from .nudges import Nudge, NudgeSettings
 from .pending import Hold, pending_for, until_confirmed
+from .plugins import register_condition, register_expiry, register_rule
 from .program import Program
+from .raffles import Draw, Raffle, TicketRule, commitment, raffle, tickets, verify_draw
+from .referrals import ReferralRule, referral
 from .rewards import Reward, reward
 from .rules import Cap, EarningRule, Multiplier, cap, first_time, fixed, multiplier, per_amount
+from .segments import actions_at_least, in_segment, inactive_for, spent_at_least
 from .tiers import (
     Ladder,
     Level,
@@ -92,8 +106,10 @@ from .tiers import (
 )
 
 if TYPE_CHECKING:
+    from .config import dump_program, load_program
     from .facade import Rewards
     from .storage import MemoryStore, Store, open_store
+    from .storage.postgres import PostgresStore
     from .storage.sqlite import SQLiteStore
 
 _LAZY = {
@@ -102,17 +118,26 @@ _LAZY = {
     "Store": "rewardkit.storage",
     "open_store": "rewardkit.storage",
     "SQLiteStore": "rewardkit.storage.sqlite",
+    "PostgresStore": "rewardkit.storage.postgres",
+    "load_program": "rewardkit.config",
+    "dump_program": "rewardkit.config",
 }
 
 __all__ = [
     "DEFAULT_CURRENCY",
     "Action",
     "Award",
+    "Badge",
+    "BadgeAwarded",
+    "BadgeCriterion",
+    "BadgeProgress",
+    "BadgeState",
     "Cap",
     "ConcurrencyConflict",
     "Condition",
     "Context",
     "DebtSettled",
+    "Draw",
     "EarningRule",
     "Entry",
     "EntryKind",
@@ -138,9 +163,15 @@ __all__ = [
     "PointsHeld",
     "PointsReleased",
     "PointsReversed",
+    "PostgresStore",
     "Problem",
     "Program",
     "ProgramError",
+    "Raffle",
+    "RaffleError",
+    "ReferralError",
+    "ReferralRewarded",
+    "ReferralRule",
     "Reward",
     "RewardRedeemed",
     "RewardUnavailable",
@@ -150,10 +181,15 @@ __all__ = [
     "Store",
     "StoreError",
     "SweepReport",
+    "TicketRule",
+    "TicketsBought",
+    "TicketsEarned",
     "TierChanged",
     "TierStatus",
     "UnknownAction",
+    "UnknownRaffle",
     "UnknownReward",
+    "actions_at_least",
     "always",
     "amount_at_least",
     "amount_below",
@@ -161,15 +197,21 @@ __all__ = [
     "attribute_compare",
     "attribute_equals",
     "attribute_in",
+    "badge",
     "cap",
+    "commitment",
     "condition",
+    "count",
     "date_between",
+    "dump_program",
     "earliest_of",
     "end_of_period",
     "first_time",
     "fixed",
     "fixed_term",
     "has_attribute",
+    "in_segment",
+    "inactive_for",
     "inactivity",
     "keep_for",
     "keep_until_period_end",
@@ -177,18 +219,30 @@ __all__ = [
     "kind",
     "ladder",
     "level",
+    "load_program",
     "multiplier",
     "never",
     "never_expire",
     "open_store",
     "pending_for",
     "per_amount",
+    "raffle",
     "recurrence",
+    "referral",
+    "register_condition",
+    "register_expiry",
+    "register_rule",
     "reward",
+    "spent_at_least",
+    "streak",
+    "threshold",
+    "tickets",
     "tier_in",
     "time_between",
     "until_confirmed",
+    "verify_draw",
     "weekday",
+    "within",
 ]
 
 

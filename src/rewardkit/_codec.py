@@ -18,6 +18,7 @@ import cattrs
 
 from ._values import AttributeValue, Scalar
 from .events import (
+    BadgeAwarded,
     DebtSettled,
     Event,
     PendingCancelled,
@@ -26,7 +27,10 @@ from .events import (
     PointsHeld,
     PointsReleased,
     PointsReversed,
+    ReferralRewarded,
     RewardRedeemed,
+    TicketsBought,
+    TicketsEarned,
     TierChanged,
 )
 from .model import Action, EntryKind, MemberState, Outcome
@@ -47,6 +51,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PointsReversed,
         PointsExpired,
         TierChanged,
+        BadgeAwarded,
+        TicketsEarned,
+        TicketsBought,
+        ReferralRewarded,
     )
 }
 

@@ -8,18 +8,25 @@ tier reviews, in chronological order) and then applies the request at its instan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from decimal import ROUND_FLOOR, Decimal
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
 
 import attrs
 
 from . import _tiering
-from ._book import TIME, Book, spend_order
+from ._book import Book, spend_order
 from ._caps import Usage
+from ._earning import Limits, base_awards, bonus_awards, floor
+from ._play import FollowUp, award_badges, award_tickets, pay_referral
 from ._values import money
 from .context import Context
-from .errors import InsufficientPoints, InvalidAction, RewardUnavailable, UnknownAction
+from .errors import (
+    InsufficientPoints,
+    InvalidAction,
+    RewardUnavailable,
+    UnknownAction,
+)
 from .model import (
     Action,
     Award,
@@ -27,165 +34,40 @@ from .model import (
     EntryKind,
     Lot,
     MemberState,
-    Outcome,
     PointsReversed,
     Reversal,
     RewardRedeemed,
 )
 from .pending import Hold
 from .program import Program
-from .rules import EarningRule, Multiplier
 
 __all__ = [
     "Evaluation",
+    "FollowUp",
     "advance",
     "confirm",
+    "enter",
     "evaluate",
     "redeem",
+    "refer",
+    "referral_bonus",
     "reverse",
     "spend_order",
 ]
 
 
-@attrs.frozen
-class Evaluation:
-    """A pure function's result: the member's next state, what happened, and the
-    shared-counter changes the store must apply atomically with it."""
-
-    state: MemberState
-    outcome: Outcome
-    counters: tuple[CounterChange, ...] = ()
-
-
-def _utc(at: datetime) -> datetime:
-    return at.astimezone(UTC)
-
-
-def _floor(value: Decimal) -> int:
-    return int(value.to_integral_value(rounding=ROUND_FLOOR))
-
-
-def _explain(rule: object) -> str:
-    text = repr(rule)
-    return text[1:-1] if text.startswith("<") and text.endswith(">") else text
-
-
-# ---------------------------------------------------------------- time
-
-
-def _expiry(program: Program, earned_at: datetime, activity: datetime | None) -> datetime | None:
-    return program.expiry.expires_at(earned_at, activity, program.tz)
-
-
-def _refresh_expiry(program: Program, book: Book, activity: datetime | None) -> None:
-    """Activity pushes every spendable lot's expiry under activity-based policies."""
-    if not program.expiry.uses_activity:
-        return
-    for i, lot in enumerate(book.lots):
-        if not lot.pending and lot.remaining > 0:
-            book.lots[i] = attrs.evolve(lot, expires_at=_expiry(program, lot.earned_at, activity))
-
-
-def _next_instant(book: Book) -> datetime | None:
-    instants = [lot.release_at for lot in book.lots if lot.pending and lot.release_at]
-    instants += [
-        lot.expires_at
-        for lot in book.lots
-        if not lot.pending and lot.remaining > 0 and lot.expires_at is not None
-    ]
-    review = _tiering.due(book)
-    if review is not None:
-        instants.append(review)
-    return min(instants) if instants else None
-
-
-def _release(program: Program, book: Book, index: int, at: datetime, cause: str) -> None:
-    """A held lot becomes spendable; if its action qualified, it now counts for tiers."""
-    lot = book.lots[index]
-    book.release(index, at, cause, _expiry(program, at, book.state.last_activity))
-    if lot.tier_credit:
-        _tiering.contribute(program, book, at, Decimal(lot.remaining))
-        _tiering.qualify(program, book, at, cause)
-
-
-def _in_spend_order(book: Book) -> list[int]:
-    return sorted(range(len(book.lots)), key=lambda i: spend_order(book.lots[i]))
-
-
-def _advance(program: Program, book: Book, until: datetime) -> None:
-    """Apply, in order, everything time does to the member up to ``until`` (inclusive)."""
-    while True:
-        instant = _next_instant(book)
-        if instant is None or instant > until:
-            return
-        # Lots are taken in spending order, not list order: a release earlier in this
-        # call leaves the list unsorted, and a sweep that committed it would not, so
-        # lots due at one instant would otherwise be written in another order.
-        for i in _in_spend_order(book):
-            lot = book.lots[i]
-            if lot.pending and lot.release_at is not None and lot.release_at <= instant:
-                _release(program, book, i, lot.release_at, TIME)
-        for i in _in_spend_order(book):
-            lot = book.lots[i]
-            due = lot.expires_at
-            if not lot.pending and lot.remaining > 0 and due is not None and due <= instant:
-                book.expire(i, due)
-        review = _tiering.due(book)
-        if review is not None and review <= instant:
-            _tiering.review(program, book, review)
-
-
-def advance(program: Program, state: MemberState, until: datetime) -> Evaluation:
-    """What time alone does to a member up to ``until``: expiries, releases, reviews."""
-    book = Book(state, _utc(until), TIME)
-    _advance(program, book, book.at)
-    return Evaluation(book.next_state(), book.outcome(program.currency))
-
+from ._social import enter, refer, referral_bonus
+from ._timeline import (
+    Evaluation,
+    advance,
+    advance_book,
+    expiry_of,
+    refresh_expiry,
+    release,
+    utc,
+)
 
 # ---------------------------------------------------------------- earning
-
-
-def _base_awards(program: Program, ctx: Context, usage: Usage) -> list[tuple[Award, EarningRule]]:
-    awards = []
-    for rule in program.rules_for(ctx.action.kind):
-        points, capped = usage.grant(rule.id, rule.caps, rule.points(ctx))
-        if points > 0 or capped:
-            awards.append((Award(rule.id, rule.currency, points, _explain(rule), capped), rule))
-    return awards
-
-
-def _multipliers(program: Program, ctx: Context) -> list[Multiplier]:
-    active = [m for m in program.multipliers_for(ctx.action.kind) if m.applies(ctx)]
-    tier = ctx.member.tier
-    bonus = program.tier_bonus(tier.level if tier else None)
-    return [*active, bonus] if bonus is not None else active
-
-
-def _bonus_awards(
-    program: Program, ctx: Context, usage: Usage, base: Sequence[tuple[Award, EarningRule]]
-) -> list[tuple[Award, Hold | None]]:
-    """Bonuses so that each base award becomes floor(points x product of factors).
-
-    A bonus is held like the first held base award it multiplies."""
-    factors = {award.rule: Decimal(1) for award, _ in base}
-    bonuses = []
-    for mult in _multipliers(program, ctx):
-        by_currency: dict[str, int] = {}
-        holds: dict[str, Hold | None] = {}
-        for award, rule in base:
-            if award.points <= 0 or (mult.targets is not None and award.rule not in mult.targets):
-                continue
-            before = factors[award.rule]
-            factors[award.rule] = before * mult.factor
-            extra = _floor(award.points * factors[award.rule]) - _floor(award.points * before)
-            by_currency[award.currency] = by_currency.get(award.currency, 0) + extra
-            holds[award.currency] = holds.get(award.currency) or program.hold_for(rule)
-        for currency, extra in by_currency.items():
-            granted, capped = usage.grant(mult.id, mult.caps, extra)
-            if granted > 0 or capped:
-                award = Award(mult.id, currency, granted, _explain(mult), capped)
-                bonuses.append((award, holds.get(currency)))
-    return bonuses
 
 
 def _lot(program: Program, action: Action, award: Award, hold: Hold | None, at: datetime) -> Lot:
@@ -196,7 +78,7 @@ def _lot(program: Program, action: Action, award: Award, hold: Hold | None, at: 
         points=award.points,
         remaining=award.points,
         earned_at=at,
-        expires_at=None if hold else _expiry(program, at, at),
+        expires_at=None if hold else expiry_of(program, at, at),
         action=action.id,
         rule=award.rule,
         pending=hold is not None,
@@ -204,19 +86,28 @@ def _lot(program: Program, action: Action, award: Award, hold: Hold | None, at: 
     )
 
 
-def evaluate(program: Program, state: MemberState, action: Action) -> Evaluation:
-    """The points ``action`` earns ``state``'s member, and the member's next state."""
+def evaluate(
+    program: Program,
+    state: MemberState,
+    action: Action,
+    *,
+    budgets: Mapping[str, int] | None = None,
+) -> Evaluation:
+    """The points ``action`` earns ``state``'s member, and the member's next state.
+
+    ``budgets``: what each budgeted promotion rule has awarded so far across all members
+    (rule id -> points), read by the facade from the store's counters."""
     if action.member != state.id:
         raise InvalidAction("member", action.member, f"does not match the state of {state.id!r}")
-    at = _utc(action.at)
+    at = utc(action.at)
     book = Book(state, at, action.id)
-    _advance(program, book, at)
+    advance_book(program, book, at)
     now = book.next_state()
-    ctx = Context.of(action, now, program.tz)
-    usage = Usage(now.usage, ctx.local)
-    base = _base_awards(program, ctx, usage)
+    ctx = Context.of(action, now, program.tz, program.segments)
+    limits = Limits(Usage(now.usage, ctx.local), budgets or {})
+    base = base_awards(program, ctx, limits)
     held = [(award, program.hold_for(rule)) for award, rule in base]
-    awards = held + _bonus_awards(program, ctx, usage, base)
+    awards = held + bonus_awards(program, ctx, limits, base)
     ladder = program.tiers
     qualifies = ladder is not None and ladder.qualifying(ctx)
     counted = 0
@@ -236,8 +127,12 @@ def evaluate(program: Program, state: MemberState, action: Action) -> Evaluation
             points_metric = ladder is not None and ladder.metric == "points_earned"
             credit = in_metric and not counts_now and points_metric
             book.hold(attrs.evolve(lot, tier_credit=credit))
+    earned = sum(a.points for a, _ in awards if a.currency == program.currency)
+    follow_up = pay_referral(program, book, ctx)
+    badges = award_badges(program, book, ctx, earned)
+    tickets, ticket_counters = award_tickets(program, book, ctx)
     last = at if now.last_activity is None else max(now.last_activity, at)
-    _refresh_expiry(program, book, last)
+    refresh_expiry(program, book, last)
     if ladder is not None and qualifies:
         contribution = ladder.contribution(ctx, counted)
         _tiering.touch(program, book, at)
@@ -247,18 +142,22 @@ def evaluate(program: Program, state: MemberState, action: Action) -> Evaluation
     kinds[action.kind] = kinds.get(action.kind, 0) + 1
     activity = dict(now.activity)
     activity[action.kind] = max(activity.get(action.kind, at), at)
-    earned = sum(a.points for a, _ in awards if a.currency == program.currency)
     next_state = book.next_state(
         kinds=kinds,
         spent=now.spent + (action.amount or 0),
         first_seen=at if now.first_seen is None else min(now.first_seen, at),
         last_activity=last,
         activity=activity,
-        usage=usage.frozen(),
+        usage=limits.usage.frozen(),
         last_earned=earned if earned > 0 else now.last_earned,
+        badges=badges,
+        tickets=tickets,
+        referral_rewarded=now.referral_rewarded or follow_up is not None,
     )
     outcome = attrs.evolve(book.outcome(program.currency), awards=tuple(a for a, _ in awards))
-    return Evaluation(next_state, outcome)
+    counters = (*limits.changes(), *ticket_counters)
+    follow_ups = () if follow_up is None else (follow_up,)
+    return Evaluation(next_state, outcome, counters, follow_ups)
 
 
 # ---------------------------------------------------------------- redeeming
@@ -275,9 +174,9 @@ def redeem(
 ) -> Evaluation:
     """Spend a reward's cost from ``state``, earliest-expiring points first."""
     item = program.reward(reward_id)
-    at = _utc(at)
+    at = utc(at)
     book = Book(state, at, request_id)
-    _advance(program, book, at)
+    advance_book(program, book, at)
     item.check_available(at, stock_used)
     ladder = program.tiers
     if item.min_tier is not None and ladder is not None:
@@ -292,7 +191,7 @@ def redeem(
     book.write(EntryKind.REDEEM, item.currency, -item.cost, item.id)
     book.events.append(RewardRedeemed(state.id, at, request_id, item.id, item.currency, item.cost))
     last = at if state.last_activity is None else max(state.last_activity, at)
-    _refresh_expiry(program, book, last)
+    refresh_expiry(program, book, last)
     counters = () if item.stock is None else (CounterChange(item.stock_key, 1, item.stock),)
     return Evaluation(book.next_state(last_activity=last), book.outcome(program.currency), counters)
 
@@ -302,16 +201,16 @@ def redeem(
 
 def confirm(program: Program, state: MemberState, action_id: str, *, at: datetime) -> Evaluation:
     """Release now every held lot of a recorded action (the returns window is over)."""
-    at = _utc(at)
+    at = utc(at)
     book = Book(state, at, action_id)
-    _advance(program, book, at)
+    advance_book(program, book, at)
     for i, lot in enumerate(book.lots):
         if lot.pending and lot.action == action_id:
             if at < lot.earned_at:  # released before it was earned: the ledger would lie
                 raise InvalidAction(
                     "at", at, f"is before action {action_id!r} was recorded ({lot.earned_at})"
                 )
-            _release(program, book, i, at, action_id)
+            release(program, book, i, at, action_id)
     return Evaluation(book.next_state(), book.outcome(program.currency))
 
 
@@ -367,14 +266,14 @@ def reverse(
         if complete or action.amount is None or refunded is None:
             target = award.points
         else:
-            target = _floor(award.points * refunded / action.amount)
+            target = floor(award.points * refunded / action.amount)
         delta = target - taken_before.get(key, 0)
         if delta > 0:
             owed[award.currency] = owed.get(award.currency, 0) + delta
             taken_before[key] = target
-    at = _utc(at)
+    at = utc(at)
     book = Book(state, at, request_id)
-    _advance(program, book, at)
+    advance_book(program, book, at)
     uncounted = 0
     for currency, points in sorted(owed.items()):
         spendable, cancelled = book.take(
@@ -403,7 +302,7 @@ def reverse(
             removed = Decimal(newly_refunded)
         else:
             removed = Decimal(1 if complete else 0)
-        _tiering.contribute(program, book, at, -removed, dated=_utc(action.at))
+        _tiering.contribute(program, book, at, -removed, dated=utc(action.at))
     reversals = dict(state.reversals)
     reversals[action.id] = Reversal(refunded=refunded, taken=taken_before, complete=complete)
     spent = state.spent

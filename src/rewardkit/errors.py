@@ -19,10 +19,13 @@ __all__ = [
     "InvalidAction",
     "Problem",
     "ProgramError",
+    "RaffleError",
+    "ReferralError",
     "RewardUnavailable",
     "RewardkitError",
     "StoreError",
     "UnknownAction",
+    "UnknownRaffle",
     "UnknownReward",
 ]
 
@@ -102,6 +105,35 @@ class UnknownReward(RewardkitError, LookupError):
         self.reward = reward
         hint = f"; known rewards: {', '.join(sorted(known))}" if known else ""
         super().__init__(f"no reward {reward!r} in the catalogue{hint}")
+
+
+class UnknownRaffle(RewardkitError, LookupError):
+    """The programme has no raffle with that id."""
+
+    def __init__(self, raffle: str, known: Sequence[str] = ()) -> None:
+        self.raffle = raffle
+        hint = f"; known raffles: {', '.join(sorted(known))}" if known else ""
+        super().__init__(f"no raffle {raffle!r} in the programme{hint}")
+
+
+class RaffleError(RewardkitError, ValueError):
+    """A raffle cannot do that now: entering outside its window, drawing before it
+    closes, a seed that does not match its commitment."""
+
+    def __init__(self, raffle: str, reason: str) -> None:
+        self.raffle = raffle
+        self.reason = reason
+        super().__init__(f"raffle {raffle!r}: {reason}")
+
+
+class ReferralError(RewardkitError, ValueError):
+    """A referral is refused: self-referral, a loop, or a member already referred."""
+
+    def __init__(self, referrer: str, referred: str, reason: str) -> None:
+        self.referrer = referrer
+        self.referred = referred
+        self.reason = reason
+        super().__init__(f"{referrer!r} cannot refer {referred!r}: {reason}")
 
 
 class UnknownAction(RewardkitError, LookupError):

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import attrs
 
 from . import _codec
+from ._earning import budget_keys
+from ._facade_play import PlayCalls
 from ._values import aware, identifier, money
 from .engine import Evaluation, advance, confirm, evaluate, redeem, reverse
 from .errors import (
@@ -37,7 +39,10 @@ from .storage import (
     Receipt,
     StaleVersion,
     Store,
+    TransactionConflict,
+    VerifyReport,
     open_store,
+    verify,
 )
 
 __all__ = ["Rewards"]
@@ -71,7 +76,7 @@ def _differing_field(stored: Mapping[str, Any], given: Mapping[str, Any]) -> str
     return ""
 
 
-class Rewards:
+class Rewards(PlayCalls):
     """A loyalty programme running on a store.
 
     >>> kit = Rewards(program)                          # in memory
@@ -102,13 +107,15 @@ class Rewards:
         if not isinstance(action, Action):
             raise InvalidAction("action", action, "must be a rewardkit.Action")
         request = _action_request(action)
-        return self._handle(
-            "record",
-            action.id,
-            action.member,
-            request,
-            lambda state: evaluate(self.program, state, action),
-        )
+        budgeted = budget_keys(self.program, action.kind)
+
+        def run(state: MemberState) -> Evaluation:
+            used = {rule: self.store.counter(key) for rule, key in budgeted.items()}
+            return evaluate(self.program, state, action, budgets=used)
+
+        outcome = self._handle("record", action.id, action.member, request, run)
+        self._pay_referrers(outcome)
+        return outcome
 
     def redeem(self, member: str, reward: str, *, id: str, at: datetime | None = None) -> Outcome:
         """Spend a reward's cost now; raises InsufficientPoints / RewardUnavailable /
@@ -215,6 +222,10 @@ class Rewards:
             if ladder is None
             else ladder.value(state.metric, when, self.program.tz),
             at=when,
+            badges=self._earned_badges(state),
+            badge_progress=self._badge_progress(state, when),
+            tickets=state.tickets,
+            referred_by=state.referred_by,
         )
 
     def nudges(
@@ -268,7 +279,7 @@ class Rewards:
                     released[event.currency] = released.get(event.currency, 0) + event.points
                 elif isinstance(event, TierChanged):
                     changes.append(event)
-        return SweepReport(when, touched, expired, released, tuple(changes))
+        return SweepReport(when.astimezone(UTC), touched, expired, released, tuple(changes))
 
     def history(self, member: str, at: datetime | None = None) -> list[Entry]:
         """The member's ledger, oldest first: every point with its cause and reason.
@@ -282,6 +293,11 @@ class Rewards:
         # Entries committed after the load belong to a later state: keep the view whole.
         committed = self.store.history(member)[: snapshot.state.entries]
         return [*committed, *advance(self.program, snapshot.state, when).outcome.entries]
+
+    def verify(self) -> VerifyReport:
+        """Check every member's hash-chained ledger; the report names the first broken
+        entry of each member whose ledger was changed outside rewardkit."""
+        return verify(self.store)
 
     def close(self) -> None:
         self.store.close()
@@ -327,10 +343,12 @@ class Rewards:
         try:
             self.store.commit(unit)
         except CounterLimitExceeded as error:
+            if error.key.startswith("budget:"):
+                return False  # another member used the budget meanwhile: re-evaluate
             raise RewardUnavailable(
                 error.key.split(":", 1)[-1], "out of stock (redeemed concurrently)"
             ) from None
-        except (StaleVersion, DuplicateReceipt):
+        except (StaleVersion, DuplicateReceipt, TransactionConflict):
             time.sleep(random.uniform(0, 0.002 * 2**attempt))
             return False
         return True

@@ -31,6 +31,8 @@ __all__ = [
     "DEFAULT_CURRENCY",
     "Action",
     "Award",
+    "BadgeProgress",
+    "BadgeState",
     "CapUsage",
     "Contribution",
     "CounterChange",
@@ -94,6 +96,16 @@ def _instants(value: Mapping[str, datetime]) -> Mapping[str, datetime]:
     return freeze(value)
 
 
+def _progress(
+    value: Mapping[str, tuple[Decimal, Decimal]],
+) -> Mapping[str, tuple[Decimal, Decimal]]:
+    return freeze(value)
+
+
+def _badges(value: Mapping[str, BadgeState]) -> Mapping[str, BadgeState]:
+    return freeze(value)
+
+
 @attrs.frozen
 class Action:
     """Something a member did: a purchase, a visit, a review, a game event.
@@ -122,6 +134,7 @@ class EntryKind(StrEnum):
     ADJUST = "adjust"
     PENDING = "pending"  # points awarded but held (returns window): ``pending`` grows
     TIER = "tier"  # a tier change; moves no points (``reason`` says "silver -> gold")
+    BADGE = "badge"  # a badge awarded; moves no points (a bonus is its own EARN entry)
 
 
 @attrs.frozen
@@ -180,6 +193,26 @@ class Contribution:
 
 
 @attrs.frozen
+class BadgeProgress:
+    """Where a member stands on one badge's criterion (the fields each criterion uses)."""
+
+    count: int = 0  # matching actions (count), or the current streak length (streak)
+    value: Decimal = Decimal(0)  # the metric so far (threshold)
+    period: int | None = None  # index of the last streak period with a matching action
+    times: tuple[datetime, ...] = ()  # matching instants still inside the window (within)
+
+
+@attrs.frozen
+class BadgeState:
+    """A member's record on one badge: how often awarded, when, and the progress."""
+
+    awarded: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    progress: BadgeProgress = BadgeProgress()
+
+
+@attrs.frozen
 class TierStatus:
     """The level a member holds, since when, and when it is next reviewed."""
 
@@ -230,6 +263,10 @@ class MemberState:
     activity: Mapping[str, datetime] = attrs.field(factory=dict, converter=_instants, hash=False)
     last_earned: int = 0  # points the member's latest earning action gave (for nudges)
     tier_activity: datetime | None = None  # the latest action that qualifies for tiers
+    badges: Mapping[str, BadgeState] = attrs.field(factory=dict, converter=_badges, hash=False)
+    tickets: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    referred_by: str | None = None  # the member who referred this one
+    referral_rewarded: bool = False  # the referral bonus was paid (once per referred member)
 
     def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
         """Spendable points in ``currency`` (not pending; not expired at ``at``)."""
@@ -318,7 +355,7 @@ class MemberView:
     debts: Mapping[str, int] = attrs.field(converter=_counts, hash=False)
     lots: tuple[Lot, ...] = ()
     tier: str | None = None
-    badges: tuple[str, ...] = ()
+    badges: tuple[str, ...] = ()  # badges earned (ids, in programme order)
     first_seen: datetime | None = None
     last_activity: datetime | None = None
     actions: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
@@ -327,6 +364,11 @@ class MemberView:
     tier_status: TierStatus | None = None  # the level, since when, and its next review
     tier_metric: Decimal | None = None  # the tier metric now (None without tiers)
     at: datetime | None = None  # the instant this view describes
+    badge_progress: Mapping[str, tuple[Decimal, Decimal]] = attrs.field(
+        factory=dict, converter=_progress, hash=False
+    )  # (current, target) for each visible badge still to earn
+    tickets: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
+    referred_by: str | None = None
 
 
 @attrs.frozen

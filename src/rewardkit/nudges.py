@@ -21,6 +21,7 @@ from dateutil.relativedelta import relativedelta
 
 from ._values import freeze, number
 from .errors import Problem, ProgramError
+from .model import BadgeProgress
 from .time import parse_duration, resolve_local
 
 if TYPE_CHECKING:
@@ -39,12 +40,20 @@ __all__ = [
     "nudges",
 ]
 
-KINDS = ("reward_within_reach", "points_expiring", "tier_at_risk", "next_tier", "inactive")
+KINDS = (
+    "reward_within_reach",
+    "points_expiring",
+    "tier_at_risk",
+    "next_tier",
+    "badge_within_reach",
+    "inactive",
+)
 """Every kind of nudge, in the order :func:`nudges` returns them."""
 
 _DAY = datetime(2026, 1, 1, tzinfo=UTC)
 _SAMPLES: Mapping[str, Any] = {  # a value of each field's type, to validate templates
     **dict.fromkeys(("reward", "reward_name", "tier", "tier_name", "reason"), "x"),
+    **dict.fromkeys(("badge", "badge_name", "current", "target"), "x"),
     **dict.fromkeys(("cost", "balance", "earned", "points", "days_left", "days"), 7),
     **dict.fromkeys(("inactive_days", "needed", "metric"), 7),
     **{"date": _DAY.date(), "expires_at": _DAY, "last_activity": _DAY},
@@ -57,6 +66,7 @@ TEMPLATE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "tier_at_risk": ("tier", "tier_name", "needed", "days_left", "date", "reason"),
     "tier_inactive": ("tier", "tier_name", "inactive_days", "days_left", "date", "reason"),
     "next_tier": ("tier", "tier_name", "needed", "metric"),
+    "badge_within_reach": ("badge", "badge_name", "current", "target", "needed"),
     "inactive": ("days", "last_activity"),
 }
 """The fields each template may use (a template is named after what it tells)."""
@@ -75,6 +85,7 @@ TEMPLATES_EN: Mapping[str, str] = freeze(
             "{needed} more by {date} to keep your {tier_name} level ({days_left} days left)."
         ),
         "next_tier": "Only {needed} more to reach {tier_name}.",
+        "badge_within_reach": "Only {needed} more for {badge_name} ({current} / {target}).",
         "inactive": "We miss you! Your last visit was {days} days ago.",
     }
 )
@@ -100,6 +111,7 @@ TEMPLATES_ES: Mapping[str, str] = freeze(
             "días, hasta el {date:%d/%m/%Y}"
         ),
         "next_tier": "sólo te faltan {needed} para alcanzar el nivel {tier_name}",
+        "badge_within_reach": "sólo te faltan {needed} para conseguir {badge_name}",
         "inactive": "te echamos de menos: han pasado {days} días desde tu última visita",
     }
 )
@@ -187,6 +199,7 @@ class NudgeSettings:
         default=relativedelta(days=30), converter=_duration
     )
     next_tier_share: Decimal = attrs.field(default=Decimal("0.5"), converter=_share)
+    badge_share: Decimal = attrs.field(default=Decimal("0.5"), converter=_share)
     inactive_after: relativedelta | None = attrs.field(
         default=relativedelta(days=30), converter=_optional_duration
     )
@@ -195,7 +208,7 @@ class NudgeSettings:
 
     def __attrs_post_init__(self) -> None:
         problems: list[Problem] = []
-        for name in ("reward_share", "next_tier_share"):
+        for name in ("reward_share", "next_tier_share", "badge_share"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not 0 <= value <= 1:
                 shown = value if isinstance(value, Decimal) else repr(value)
@@ -392,6 +405,30 @@ def _tier_at_risk(now: _Now) -> Nudge | None:
     )  # fmt: skip
 
 
+def _badge_within_reach(now: _Now) -> Nudge | None:
+    """The visible badge the member is closest to, once past ``badge_share`` of it."""
+    best: tuple[Decimal, Any, Decimal, Decimal] | None = None
+    for item in now.program.badges:
+        record = now.state.badges.get(item.id)
+        if item.hidden or (record is not None and record.awarded and not item.repeatable):
+            continue
+        progress = record.progress if record is not None else BadgeProgress()
+        current, target = item.criterion.standing(progress, now.at)
+        share = current / target
+        reachable = current < target and share >= now.settings.badge_share and share > 0
+        if reachable and (best is None or share > best[0]):
+            best = (share, item, current, target)
+    if best is None:
+        return None
+    _, item, current, target = best
+    since = now.state.last_activity or now.at
+    return now.nudge(
+        "badge_within_reach", "badge_within_reach", (item.id, _plain(current)), since,
+        badge=item.id, badge_name=item.title, current=_plain(current), target=_plain(target),
+        needed=_plain(target - current),
+    )  # fmt: skip
+
+
 def _next_tier(now: _Now) -> Nudge | None:
     ladder, status = now.program.tiers, now.state.tier
     target = None if ladder is None else ladder.next_level(status.level if status else None)
@@ -425,6 +462,7 @@ _FINDERS: Mapping[str, Callable[[_Now], Nudge | None]] = {
     "points_expiring": _points_expiring,
     "tier_at_risk": _tier_at_risk,
     "next_tier": _next_tier,
+    "badge_within_reach": _badge_within_reach,
     "inactive": _inactive,
 }
 

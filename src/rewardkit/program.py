@@ -7,12 +7,17 @@ from datetime import tzinfo
 
 import attrs
 
+from ._compose import Condition, as_condition
+from ._values import freeze
+from .badges import Badge
 from .conditions import always
-from .errors import Problem, ProgramError, UnknownReward
+from .errors import Problem, ProgramError, UnknownRaffle, UnknownReward
 from .expiry import ExpiryPolicy, never_expire
 from .model import DEFAULT_CURRENCY
 from .nudges import NudgeSettings
 from .pending import Hold
+from .raffles import Raffle, TicketRule
+from .referrals import ReferralRule
 from .rewards import Reward
 from .rules import EarningRule, Multiplier, rule_hold
 from .tiers import Ladder
@@ -20,7 +25,7 @@ from .time import zone
 
 __all__ = ["Program"]
 
-Rule = EarningRule | Multiplier
+Rule = EarningRule | Multiplier | TicketRule | ReferralRule
 
 
 def _index_by_kind(
@@ -54,6 +59,18 @@ def _names(value: Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _badges(value: Iterable[Badge]) -> tuple[Badge, ...]:
+    return tuple(value)
+
+
+def _raffles(value: Iterable[Raffle]) -> tuple[Raffle, ...]:
+    return tuple(value)
+
+
+def _segments(value: Mapping[str, Condition]) -> Mapping[str, Condition]:
+    return freeze({name: as_condition(cond) for name, cond in value.items()})
+
+
 @attrs.frozen(repr=False)
 class Program:
     """Rules, rewards and currencies under one time zone.
@@ -71,6 +88,9 @@ class Program:
     tiers: Ladder | None = None
     pending: Hold | None = None  # the default hold for base rules that declare none
     nudges: NudgeSettings = attrs.field(factory=NudgeSettings)
+    badges: tuple[Badge, ...] = attrs.field(default=(), converter=_badges)
+    raffles: tuple[Raffle, ...] = attrs.field(default=(), converter=_raffles)
+    segments: Mapping[str, Condition] = attrs.field(factory=dict, converter=_segments, hash=False)
 
     tz: tzinfo = attrs.field(init=False, eq=False)
     _base_by_kind: Mapping[str, tuple[EarningRule, ...]] = attrs.field(init=False, eq=False)
@@ -79,6 +99,10 @@ class Program:
     _mult_any: tuple[Multiplier, ...] = attrs.field(init=False, eq=False)
     _rewards: Mapping[str, Reward] = attrs.field(init=False, eq=False)
     _tier_bonus: Mapping[str, Multiplier] = attrs.field(init=False, eq=False)
+    _tickets_by_kind: Mapping[str, tuple[TicketRule, ...]] = attrs.field(init=False, eq=False)
+    _tickets_any: tuple[TicketRule, ...] = attrs.field(init=False, eq=False)
+    _referrals_by_kind: Mapping[str, tuple[ReferralRule, ...]] = attrs.field(init=False, eq=False)
+    _raffles: Mapping[str, Raffle] = attrs.field(init=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         problems = self._problems()
@@ -86,8 +110,15 @@ class Program:
             raise ProgramError(problems)
         set_ = object.__setattr__
         set_(self, "tz", zone(self.timezone))
-        base = [r for r in self.rules if not isinstance(r, Multiplier)]
+        special = (Multiplier, TicketRule, ReferralRule)
+        base = [r for r in self.rules if not isinstance(r, special)]
         mults = [r for r in self.rules if isinstance(r, Multiplier)]
+        by_kind, any_kind = _index_by_kind(r for r in self.rules if isinstance(r, TicketRule))
+        set_(self, "_tickets_by_kind", by_kind)
+        set_(self, "_tickets_any", any_kind)
+        by_kind, _ = _index_by_kind(r for r in self.rules if isinstance(r, ReferralRule))
+        set_(self, "_referrals_by_kind", by_kind)
+        set_(self, "_raffles", {r.id: r for r in self.raffles})
         by_kind, any_kind = _index_by_kind(base)
         set_(self, "_base_by_kind", by_kind)
         set_(self, "_base_any", any_kind)
@@ -122,15 +153,20 @@ class Program:
             problems.append(Problem("program.currencies", "must name at least one currency"))
         currencies = set(self.currencies)
         seen: set[str] = set()
-        base_ids = {r.id for r in self.rules if not isinstance(r, Multiplier)}
+        special = (Multiplier, TicketRule, ReferralRule)
+        base_ids = {r.id for r in self.rules if not isinstance(r, special)}
+        raffle_ids = {r.id for r in self.raffles if isinstance(r, Raffle)}
         for i, rule in enumerate(self.rules):
-            if not isinstance(rule, (Multiplier, EarningRule)):
+            if not isinstance(rule, (*special, EarningRule)):
                 problems.append(Problem(f"rules[{i}]", f"is not a rule: {rule!r}"))
                 continue
             if rule.id in seen:
                 problems.append(Problem(f"rules[{i}].id", f"duplicate rule id {rule.id!r}"))
             seen.add(rule.id)
-            if isinstance(rule, Multiplier):
+            if isinstance(rule, TicketRule):
+                if rule.raffle not in raffle_ids:
+                    problems.append(Problem(f"rules[{i}].raffle", f"no raffle {rule.raffle!r}"))
+            elif isinstance(rule, Multiplier):
                 for target in sorted(rule.targets or ()):
                     if target not in base_ids:
                         what = "a multiplier" if target in seen else "no rule"
@@ -179,6 +215,18 @@ class Program:
 
     def multipliers_for(self, kind: str) -> tuple[Multiplier, ...]:
         return self._mult_by_kind.get(kind, self._mult_any)
+
+    def ticket_rules_for(self, kind: str) -> tuple[TicketRule, ...]:
+        return self._tickets_by_kind.get(kind, self._tickets_any)
+
+    def referral_rules_for(self, kind: str) -> tuple[ReferralRule, ...]:
+        return self._referrals_by_kind.get(kind, ())
+
+    def raffle(self, raffle_id: str) -> Raffle:
+        try:
+            return self._raffles[raffle_id]
+        except KeyError:
+            raise UnknownRaffle(raffle_id, tuple(self._raffles)) from None
 
     def tier_bonus(self, level_id: str | None) -> Multiplier | None:
         """The multiplier a level's benefit adds to every base rule, if any."""

@@ -1,0 +1,108 @@
+"""Time's part of every call: expiries, releases of held points and tier reviews,
+applied in chronological order up to an instant.  Pure, like the engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import attrs
+
+from . import _tiering
+from ._book import TIME, Book, spend_order
+from ._play import FollowUp
+from .model import (
+    CounterChange,
+    MemberState,
+    Outcome,
+)
+from .program import Program
+
+__all__ = ["Evaluation", "advance", "advance_book", "expiry_of", "refresh_expiry", "release", "utc"]
+
+
+@attrs.frozen
+class Evaluation:
+    """A pure function's result: the member's next state, what happened, and the
+    shared-counter changes the store must apply atomically with it."""
+
+    state: MemberState
+    outcome: Outcome
+    counters: tuple[CounterChange, ...] = ()
+    follow_ups: tuple[FollowUp, ...] = ()  # work left for other members (a referrer's bonus)
+
+
+def utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- time
+
+
+def expiry_of(program: Program, earned_at: datetime, activity: datetime | None) -> datetime | None:
+    return program.expiry.expires_at(earned_at, activity, program.tz)
+
+
+def refresh_expiry(program: Program, book: Book, activity: datetime | None) -> None:
+    """Activity pushes every spendable lot's expiry under activity-based policies."""
+    if not program.expiry.uses_activity:
+        return
+    for i, lot in enumerate(book.lots):
+        if not lot.pending and lot.remaining > 0:
+            book.lots[i] = attrs.evolve(lot, expires_at=expiry_of(program, lot.earned_at, activity))
+
+
+def _next_instant(book: Book) -> datetime | None:
+    instants = [lot.release_at for lot in book.lots if lot.pending and lot.release_at]
+    instants += [
+        lot.expires_at
+        for lot in book.lots
+        if not lot.pending and lot.remaining > 0 and lot.expires_at is not None
+    ]
+    review = _tiering.due(book)
+    if review is not None:
+        instants.append(review)
+    return min(instants) if instants else None
+
+
+def release(program: Program, book: Book, index: int, at: datetime, cause: str) -> None:
+    """A held lot becomes spendable; if its action qualified, it now counts for tiers."""
+    lot = book.lots[index]
+    book.release(index, at, cause, expiry_of(program, at, book.state.last_activity))
+    if lot.tier_credit:
+        _tiering.contribute(program, book, at, Decimal(lot.remaining))
+        _tiering.qualify(program, book, at, cause)
+
+
+def _in_spend_order(book: Book) -> list[int]:
+    return sorted(range(len(book.lots)), key=lambda i: spend_order(book.lots[i]))
+
+
+def advance_book(program: Program, book: Book, until: datetime) -> None:
+    """Apply, in order, everything time does to the member up to ``until`` (inclusive)."""
+    while True:
+        instant = _next_instant(book)
+        if instant is None or instant > until:
+            return
+        # Lots are taken in spending order, not list order: a release earlier in this
+        # call leaves the list unsorted, and a sweep that committed it would not, so
+        # lots due at one instant would otherwise be written in another order.
+        for i in _in_spend_order(book):
+            lot = book.lots[i]
+            if lot.pending and lot.release_at is not None and lot.release_at <= instant:
+                release(program, book, i, lot.release_at, TIME)
+        for i in _in_spend_order(book):
+            lot = book.lots[i]
+            due = lot.expires_at
+            if not lot.pending and lot.remaining > 0 and due is not None and due <= instant:
+                book.expire(i, due)
+        review = _tiering.due(book)
+        if review is not None and review <= instant:
+            _tiering.review(program, book, review)
+
+
+def advance(program: Program, state: MemberState, until: datetime) -> Evaluation:
+    """What time alone does to a member up to ``until``: expiries, releases, reviews."""
+    book = Book(state, utc(until), TIME)
+    advance_book(program, book, book.at)
+    return Evaluation(book.next_state(), book.outcome(program.currency))
