@@ -1,7 +1,7 @@
 """Worker processes for the multi-process tests: ``python -m tests._workers COMMAND ...``.
 
-``redeem`` and ``record`` take a SQLite file; ``race`` and ``mixed`` take any store URL
-and print one JSON report when they are done.  Workers wait for a "go" file so that all
+``redeem`` and ``record`` take a SQLite file; ``race``, ``mixed`` and ``budget`` take any
+store URL and print one JSON report when they are done.  Workers wait for a "go" file so that all
 of them start at once, after the slow part (starting Python) is over.
 """
 
@@ -42,6 +42,15 @@ def mixed_program() -> rk.Program:
             rk.first_time("welcome", on="purchase", points=5),
         ],
         rewards=[rk.reward("coffee", cost=10)],
+    )
+
+
+def budget_program() -> rk.Program:
+    """A launch promotion: 3 points a visit, 100 points in total across all members."""
+    return rk.Program(
+        name="Budget",
+        timezone="Europe/Madrid",
+        rules=[rk.fixed("launch", on="visit", points=3, budget=100)],
     )
 
 
@@ -128,6 +137,26 @@ def mixed(url: str, go: str, tag: str, count: int) -> None:
     print(json.dumps(done))
 
 
+def budget(url: str, go: str, tag: str, count: int) -> None:
+    """``count`` visits on five members of this worker's own (so that only the budget is
+    shared); print the points each visit was awarded by the launch promotion."""
+    kit = rk.Rewards(budget_program(), store=url)
+    wait_for(go, tag)
+    awarded: dict[str, int] = {}
+    conflicts = 0
+    for number in range(count):
+        action = rk.Action(
+            id=f"{tag}-{number}",
+            member=f"{tag}-m{number % 5}",
+            kind="visit",
+            at=START + timedelta(seconds=number),
+        )
+        _, retried = persist(lambda a=action: awarded.__setitem__(a.id, kit.record(a).points))
+        conflicts += retried
+    kit.close()
+    print(json.dumps({"points": awarded, "conflicts": conflicts}))
+
+
 def redeem(db: str, member: str, worker: str, attempts: int) -> None:
     """Try to redeem a free coffee ``attempts`` times; print one line per outcome."""
     kit = rk.Rewards(cafe_program(), store=f"sqlite:///{db}")
@@ -160,7 +189,7 @@ def record(db: str, member: str, worker: str, count: int) -> None:
 
 if __name__ == "__main__":
     command, place, who, worker, count = sys.argv[1:]
-    if command in ("race", "mixed"):
-        {"race": race, "mixed": mixed}[command](place, who, worker, int(count))
+    if command in ("race", "mixed", "budget"):
+        {"race": race, "mixed": mixed, "budget": budget}[command](place, who, worker, int(count))
     else:
         {"redeem": redeem, "record": record}[command](place, who, worker, int(count))

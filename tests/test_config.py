@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -216,6 +217,22 @@ def test_every_toml_example_of_the_format_reference_loads_and_round_trips() -> N
         assert rk.load_program(rk.dump_program(program)) == program
 
 
+def test_the_full_example_of_the_format_reference_shows_every_section_and_type() -> None:
+    text = FORMAT_PAGE.read_text(encoding="utf-8")
+    blocks = [m.group("body") for m in FENCE.finditer(text) if m.group("info").strip() == "toml"]
+    full = tomllib.loads(blocks[0])
+    assert list(full) == list(SECTIONS)  # in the order dumps write them
+    assert {rule["type"] for rule in full["rules"]} == BUILTIN_NAMES["rule"]
+    assert {item["criterion"]["type"] for item in full["badges"]} == BUILTIN_NAMES["badge"]
+    shown = "\n".join(blocks)
+    missing = [
+        name
+        for name in BUILTIN_NAMES["condition"] - {"always", "never"}
+        if not re.search(rf"\b{name} = ", shown)
+    ]
+    assert not missing, f"no example on the page uses {missing}"
+
+
 # ---------------------------------------------------------------- the problems of the issue
 
 
@@ -240,14 +257,15 @@ def test_an_unknown_rule_type_never_reads_required_field_missing() -> None:
     found = problems(with_rules({"id": "visit", "type": "zzz", "points": 1}))
     assert found == [
         "rules[0].type: unknown rule type 'zzz' "
-        "(expected first_time, fixed, multiplier, per_amount)"
+        "(expected first_time, fixed, multiplier, per_amount, referral, tickets)"
     ]
 
 
 def test_a_rule_without_a_type_is_told_the_types() -> None:
     found = problems(with_rules({"id": "visit", "points": 1}))
     assert found == [
-        "rules[0].type: is required: the rule type (first_time, fixed, multiplier, per_amount)"
+        "rules[0].type: is required: the rule type "
+        "(first_time, fixed, multiplier, per_amount, referral, tickets)"
     ]
 
 
@@ -310,7 +328,7 @@ def test_every_problem_of_a_file_is_reported_at_once() -> None:
         "raffle": [],
     }
     assert problems(data) == [
-        "unknown section 'raffle' (expected expiry, nudges, program, rewards, rules, tiers)",
+        "unknown section 'raffle' (did you mean 'raffles'?)",
         "program: unknown field 'currencys' (did you mean 'currencies'?)",
         "rules[1].type: unknown rule type 'fixd' (did you mean 'fixed'?)",
         "rules[2].points: must be a positive integer, got -5",
@@ -791,7 +809,7 @@ def test_a_rule_setting_the_format_cannot_carry_is_named_rather_than_dropped(
 
     original = RULE_TYPES["fixed"]  # as if the format forgot how many points a rule gives
     monkeypatch.setitem(
-        RULE_TYPES,  # type: ignore[arg-type]
+        RULE_TYPES,
         "fixed",
         attrs.evolve(original, unbuild=lambda r: attrs.evolve(original.unbuild(r), points=1)),
     )
@@ -803,13 +821,25 @@ def test_a_rule_setting_the_format_cannot_carry_is_named_rather_than_dropped(
     ]
 
 
-def test_a_programme_part_the_format_has_no_place_for_is_named_rather_than_dropped() -> None:
-    if "segments" not in attrs.fields_dict(rk.Program):
-        pytest.skip("Program has no segments")
-    program = rk.Program(name="x", segments={"vip": rk.attribute_equals("vip", True)})  # type: ignore[call-arg]
+def test_a_programme_part_the_format_has_no_place_for_is_named_rather_than_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rewardkit import config
+
+    # as if Program had grown a part the format does not know yet
+    monkeypatch.setattr(config, "_MAPPED", config._MAPPED - {"segments"})
+    program = rk.Program(name="x", segments={"vip": rk.attribute_equals("vip", True)})
     with pytest.raises(rk.ProgramError) as caught:
         rk.dump_program(program)
-    assert [p.path for p in caught.value.problems] == ["segments"]
+    assert [str(p) for p in caught.value.problems] == [
+        "segments: cannot be written as data yet: the file format has no place for it"
+    ]
+
+
+def test_every_part_of_a_programme_has_a_place_in_the_format() -> None:
+    from rewardkit.config import _MAPPED
+
+    assert {f.name for f in attrs.fields(rk.Program) if f.init} == _MAPPED
 
 
 # ---------------------------------------------------------------- the converter
@@ -822,11 +852,13 @@ def test_make_converter_returns_a_new_converter_each_time() -> None:
 
 
 def test_the_builtin_names_are_those_the_loader_knows() -> None:
+    from rewardkit._config_play import CRITERION_TYPES
     from rewardkit._config_policies import EXPIRY_TYPES
     from rewardkit._config_rules import RULE_TYPES
 
     assert set(RULE_TYPES) == BUILTIN_NAMES["rule"]
     assert set(EXPIRY_TYPES) == BUILTIN_NAMES["expiry"]
+    assert set(CRITERION_TYPES) == BUILTIN_NAMES["badge"]
     for name in BUILTIN_NAMES["condition"]:
         with pytest.raises(rk.ProgramError) as caught:
             rk.load_program(with_rules(BASE | {"when": {name: object()}}))
@@ -836,3 +868,577 @@ def test_the_builtin_names_are_those_the_loader_knows() -> None:
 def test_problem_paths_never_start_with_cattrs_dollar() -> None:
     found = problems(with_rules({"id": 5, "type": "fixed", "points": "x"}))
     assert found and not any(re.match(r"\$", problem) for problem in found)
+
+
+# ---------------------------------------------------------------- play: segments, badges, raffles
+
+PLAY_TOML = """
+[program]
+name = "Café Aroma"
+timezone = "Europe/Madrid"
+currencies = ["points", "stars"]
+
+[segments]
+vip = { spent_at_least = "200" }
+regular = { actions_at_least = { count = 5, kind = "visit" } }
+lapsed = { inactive_for = { days = 60 } }
+gold-vip = { segment = "vip", tier = ["gold"] }
+
+[[rules]]
+id = "base"
+type = "per_amount"
+on = "purchase"
+per = "1.00"
+budget = 100000
+
+[[rules]]
+id = "win-back"
+type = "fixed"
+on = "purchase"
+points = 50
+when = { segment = "lapsed" }
+
+[[rules]]
+id = "summer-entry"
+type = "tickets"
+raffle = "summer"
+on = "purchase"
+per = "10.00"
+
+[[rules]]
+id = "bring-a-friend"
+type = "referral"
+referrer_points = 200
+referred_points = 100
+currency = "stars"
+
+[tiers]
+metric = "points_earned"
+levels = [ { id = "silver", threshold = 500 }, { id = "gold", threshold = 1500 } ]
+
+[[badges]]
+id = "regular"
+criterion = { type = "count", target = 10, when = { kind = "visit" } }
+bonus = 50
+
+[[badges]]
+id = "big-spender"
+name = "Big spender"
+criterion = { type = "threshold", metric = "amount_spent", target = "500" }
+repeatable = true
+
+[[badges]]
+id = "early-bird"
+criterion = { type = "streak", target = 5, per = "week", when = { kind = "visit" } }
+hidden = true
+
+[[badges]]
+id = "weekend-warrior"
+description = "5 weekend purchases within 30 days"
+criterion = { type = "within", target = 5, span = { days = 30 }, when = { segment = "vip" } }
+bonus = 5
+currency = "stars"
+
+[[raffles]]
+id = "summer"
+name = "Summer raffle"
+opens_at = 2026-06-01T00:00:00+02:00
+closes_at = 2026-09-01T00:00:00+02:00
+prizes = 3
+ticket_cost = 50
+max_tickets = 20
+seed_commitment = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
+
+[[leaderboards]]
+id = "weekly"
+metric = "points_earned"
+per = "week"
+group = "store"
+when = { segment = "regular" }
+
+[nudges]
+badge_share = "0.7"
+templates = { badge_within_reach = "Only {needed} more for {badge_name}!" }
+"""
+
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+def play() -> rk.Program:
+    """The programme PLAY_TOML describes, built in Python."""
+    return rk.Program(
+        name="Café Aroma",
+        timezone="Europe/Madrid",
+        currencies=["points", "stars"],
+        segments={
+            "vip": rk.spent_at_least("200"),
+            "regular": rk.actions_at_least(5, "visit"),
+            "lapsed": rk.inactive_for({"days": 60}),
+            "gold-vip": rk.in_segment("vip") & rk.tier_in("gold"),
+        },
+        rules=[
+            rk.per_amount("base", on="purchase", per="1.00", budget=100_000),
+            rk.fixed("win-back", on="purchase", points=50, when=rk.in_segment("lapsed")),
+            rk.tickets("summer-entry", raffle="summer", on="purchase", per="10.00"),
+            rk.referral(
+                "bring-a-friend", referrer_points=200, referred_points=100, currency="stars"
+            ),
+        ],
+        tiers=rk.ladder(
+            metric="points_earned", levels=[rk.level("silver", 500), rk.level("gold", 1500)]
+        ),
+        badges=[
+            rk.badge("regular", rk.count(10, rk.kind("visit")), bonus=50),
+            rk.badge(
+                "big-spender",
+                rk.threshold("amount_spent", "500"),
+                name="Big spender",
+                repeatable=True,
+            ),
+            rk.badge(
+                "early-bird",
+                rk.streak(5, "week", rk.kind("visit")),
+                hidden=True,
+            ),
+            rk.badge(
+                "weekend-warrior",
+                rk.within(5, {"days": 30}, rk.in_segment("vip")),
+                description="5 weekend purchases within 30 days",
+                bonus=5,
+                currency="stars",
+            ),
+        ],
+        raffles=[
+            rk.raffle(
+                "summer",
+                name="Summer raffle",
+                opens_at=datetime(2026, 6, 1, tzinfo=PLUS_TWO),
+                closes_at=datetime(2026, 9, 1, tzinfo=PLUS_TWO),
+                prizes=3,
+                ticket_cost=50,
+                max_tickets=20,
+                seed_commitment=rk.commitment(b"password"),
+            )
+        ],
+        leaderboards=[
+            rk.leaderboard(
+                "weekly",
+                metric="points_earned",
+                per="week",
+                group="store",
+                when=rk.in_segment("regular"),
+            )
+        ],
+        nudges=rk.NudgeSettings(
+            badge_share="0.7",
+            templates={"badge_within_reach": "Only {needed} more for {badge_name}!"},
+        ),
+    )
+
+
+def play_data() -> dict[str, Any]:
+    return tomllib.loads(PLAY_TOML)
+
+
+def test_segments_badges_raffles_and_their_rules_load_as_the_python_they_describe() -> None:
+    assert rk.load_program(play_data()) == play()
+
+
+def test_segments_badges_raffles_and_their_rules_dump_as_plain_data() -> None:
+    data = rk.dump_program(play())
+    assert json.loads(json.dumps(data)) == data
+    assert list(data) == [
+        "program",
+        "segments",
+        "rules",
+        "tiers",
+        "badges",
+        "raffles",
+        "leaderboards",
+        "nudges",
+    ]
+    assert data["segments"] == {
+        "gold-vip": {"all": [{"segment": "vip"}, {"tier": ["gold"]}]},
+        "lapsed": {"inactive_for": {"days": 60}},
+        "regular": {"actions_at_least": {"count": 5, "kind": "visit"}},
+        "vip": {"spent_at_least": "200"},
+    }
+    assert data["rules"][2:] == [
+        {
+            "id": "summer-entry",
+            "type": "tickets",
+            "raffle": "summer",
+            "on": "purchase",
+            "per": "10.00",
+        },
+        {
+            "id": "bring-a-friend",
+            "type": "referral",
+            "referrer_points": 200,
+            "referred_points": 100,
+            "currency": "stars",
+        },
+    ]
+    assert data["badges"][0] == {  # the name "Regular" is the default: left out
+        "id": "regular",
+        "criterion": {"type": "count", "target": 10, "when": {"kind": "visit"}},
+        "bonus": 50,
+    }
+    assert data["badges"][3]["criterion"] == {
+        "type": "within",
+        "target": 5,
+        "span": {"days": 30},
+        "when": {"segment": "vip"},
+    }
+    assert data["raffles"][0]["opens_at"] == "2026-06-01T00:00:00+02:00"
+    assert "currency" not in data["raffles"][0]
+    assert data["nudges"]["badge_share"] == "0.7"
+    assert rk.load_program(data) == play()
+
+
+def test_a_loaded_programme_plays_badges_raffle_tickets_and_segments() -> None:
+    data = play_data()
+    data["badges"][0]["criterion"]["target"] = 1
+    kit = rk.Rewards(rk.load_program(data), store="memory://")
+    madrid = ZoneInfo("Europe/Madrid")
+    at = datetime(2026, 7, 1, 10, tzinfo=madrid)
+    visit = rk.Action(id="v1", member="ana", kind="visit", at=at)
+    assert any(
+        isinstance(event, rk.BadgeAwarded) and event.badge == "regular"
+        for event in kit.record(visit).events
+    )
+    purchase = rk.Action(
+        id="p1",
+        member="ana",
+        kind="purchase",
+        at=datetime(2026, 7, 2, 10, tzinfo=madrid),
+        amount=Decimal("25.00"),
+    )
+    earned = [e for e in kit.record(purchase).events if isinstance(e, rk.TicketsEarned)]
+    assert [(e.raffle, e.tickets) for e in earned] == [("summer", 2)]
+
+
+def changed(path: str, value: Any) -> dict[str, Any]:
+    """PLAY_TOML with the value at ``path`` (``badges.0.criterion.type``) replaced, or
+    removed when ``value`` is ``...``."""
+    data = play_data()
+    *parents, last = path.split(".")
+    node: Any = data
+    for step in parents:
+        node = node[int(step)] if isinstance(node, list) else node[step]
+    key: Any = int(last) if isinstance(node, list) else last
+    if value is ...:
+        del node[key]
+    else:
+        node[key] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # segments and the conditions on members
+        (
+            changed("rules.1.when", {"segment": "lapsd"}),
+            ["rules[1].when.segment: no segment 'lapsd' (did you mean 'lapsed'?)"],
+        ),
+        (
+            changed("segments.gold-vip", {"segment": "vip", "tier": ["glod"]}),
+            ["segments.gold-vip.tier[0]: no tier 'glod' (did you mean 'gold'?)"],
+        ),
+        (
+            changed("segments.vip", {"spent_at_least": "lots"}),
+            ["segments.vip.spent_at_least: must be a decimal number, got 'lots'"],
+        ),
+        (
+            changed("segments.regular", {"actions_at_least": {"count": -1, "kind": "visit"}}),
+            ["segments.regular.actions_at_least.count: must be a non-negative integer, got -1"],
+        ),
+        (
+            changed("segments.regular", {"actions_at_least": {"cont": 5}}),
+            ["segments.regular.actions_at_least: unknown field 'cont' (did you mean 'count'?)"],
+        ),
+        (
+            changed("segments.lapsed", {"inactive_for": {"dys": 60}}),
+            [
+                "segments.lapsed.inactive_for: unknown unit 'dys' "
+                "(expected years, months, weeks, days, hours, minutes)"
+            ],
+        ),
+        (
+            changed("segments.lapsed", {"inactive_for": 60}),
+            ["segments.lapsed.inactive_for: expected a mapping like {months = 12}, got 60"],
+        ),
+        (
+            changed("segments.vip", {"segment": "gold-vip"}),
+            ["segments.gold-vip: is defined through itself (gold-vip -> vip -> gold-vip)"],
+        ),
+        (
+            changed("segments.vip", {"sement": "x"}),
+            ["segments.vip: unknown condition 'sement' (did you mean 'segment'?)"],
+        ),
+        (
+            changed("segments", ["vip"]),
+            [
+                "segments: expected a table of named conditions, such as [segments] with "
+                "vip = { spent_at_least = \"200\" }, got ['vip']"
+            ],
+        ),
+        # badges
+        (
+            changed("badges.0.criterion.type", "cont"),
+            [
+                "badges[0].criterion.type: unknown badge criterion type 'cont' "
+                "(did you mean 'count'?)"
+            ],
+        ),
+        (
+            changed("badges.0.criterion.type", ...),
+            [
+                "badges[0].criterion.type: is required: the badge criterion type "
+                "(count, streak, threshold, within)"
+            ],
+        ),
+        (
+            changed("badges.0.criterion.target", 0),
+            ["badges[0].criterion.target: must be a positive integer, got 0"],
+        ),
+        (
+            changed("badges.0.criterion.when", {"knd": "visit"}),
+            ["badges[0].criterion.when: unknown condition 'knd' (did you mean 'kind'?)"],
+        ),
+        (
+            changed("badges.1.criterion.metric", "amount_spend"),
+            [
+                "badges[1].criterion.metric: unknown value 'amount_spend' "
+                "(did you mean 'amount_spent'?)"
+            ],
+        ),
+        (
+            changed("badges.1.criterion.target", "-5"),
+            ["badges[1].criterion.target: must not be negative, got '-5'"],
+        ),
+        (
+            changed("badges.2.criterion.per", "wek"),
+            ["badges[2].criterion.per: unknown value 'wek' (did you mean 'week'?)"],
+        ),
+        (
+            changed("badges.3.criterion.span", {"days": 0}),
+            ["badges[3].criterion.span: must be a positive duration, got 0 days"],
+        ),
+        (
+            changed("badges.3.criterion.when", {"segment": "vpi"}),
+            ["badges[3].criterion.when.segment: no segment 'vpi' (did you mean 'vip'?)"],
+        ),
+        (
+            changed("badges.0.bonus", -5),
+            ["badges[0].bonus: must be a non-negative integer, got -5"],
+        ),
+        (
+            changed("badges.0.bouns", 5),
+            ["badges[0]: unknown field 'bouns' (did you mean 'bonus'?)"],
+        ),
+        (changed("badges.1.id", "regular"), ["badges[1].id: duplicate id 'regular'"]),
+        (changed("badges.3.currency", "stras"), ["badges[3].currency: unknown currency 'stras'"]),
+        # raffles and ticket rules
+        (
+            changed("rules.2.raffle", "sumer"),
+            ["rules[2].raffle: no raffle 'sumer'"],
+        ),
+        (
+            changed("rules.2.tickets", 0),
+            ["rules[2].tickets: must be a positive integer, got 0"],
+        ),
+        (
+            changed("raffles.0.prizes", 0),
+            ["raffles[0].prizes: must be a positive integer, got 0"],
+        ),
+        (
+            changed("raffles.0.closes_at", datetime(2026, 5, 1, tzinfo=PLUS_TWO)),
+            ["raffles[0].closes_at: must be after opens_at"],
+        ),
+        (
+            changed("raffles.0.opens_at", "2026-06-01T00:00:00"),
+            [
+                "raffles[0].opens_at: must carry a UTC offset, such as "
+                "2026-06-01T00:00:00+01:00 or 2026-06-01T00:00:00Z, got 2026-06-01T00:00:00"
+            ],
+        ),
+        (
+            changed("raffles.0.seed_commitment", "abc"),
+            ["raffles[0].seed_commitment: must be a sha256 hex digest, got 'abc'"],
+        ),
+        (
+            changed("raffles.0.ticket_cots", 5),
+            ["raffles[0]: unknown field 'ticket_cots' (did you mean 'ticket_cost'?)"],
+        ),
+        # referrals
+        (
+            changed("rules.3", {"id": "friend", "type": "referral", "referrer_points": 0}),
+            ["rules[3].referrer_points: one of the two awards must be positive"],
+        ),
+        (
+            changed("rules.3.referred_points", -1),
+            ["rules[3].referred_points: must be a non-negative integer, got -1"],
+        ),
+        (
+            changed("rules.3.on", ["purchase", "visit"]),
+            ["rules[3].on: must be a string, got ['purchase', 'visit']"],
+        ),
+        # leaderboards and nudges
+        (
+            changed("leaderboards.0.per", "wek"),
+            ["leaderboards[0].per: unknown value 'wek' (did you mean 'week'?)"],
+        ),
+        (
+            changed("nudges.badge_share", "1.5"),
+            ["nudges.badge_share: must be a number from 0 to 1: 1.5"],
+        ),
+        (
+            changed("nudges.templates", {"badge_within_reach": "{badge_nmae}"}),
+            [
+                "nudges.templates.badge_within_reach: unknown field {badge_nmae}: use one of "
+                "badge, badge_name, current, target, needed"
+            ],
+        ),
+    ],
+)
+def test_each_problem_of_the_play_sections_is_reported_at_its_path(
+    data: dict[str, Any], expected: list[str]
+) -> None:
+    assert problems(data) == expected
+
+
+def test_the_reference_to_a_segment_is_checked_at_its_path_in_the_file() -> None:
+    segments = {"vip": {"spent_at_least": "200"}}
+    rules: list[dict[str, Any]] = [BASE | {"id": f"r{i}"} for i in range(3)]
+    rules.append({"id": "vip", "type": "fixed", "points": 5, "when": {"segment": "vpi"}})
+    assert problems(with_rules(*rules, segments=segments)) == [
+        "rules[3].when.segment: no segment 'vpi' (did you mean 'vip'?)"
+    ]
+
+
+def test_a_segment_named_by_a_condition_of_several_keys_keeps_the_files_path() -> None:
+    rule = BASE | {"when": {"kind": "purchase", "segment": "x"}}
+    assert problems(with_rules(rule)) == [
+        "rules[0].when.segment: no segment 'x' (no segments defined)"
+    ]
+
+
+def test_a_segment_whose_definition_fails_is_still_known_by_name() -> None:
+    data = changed("segments.vip", {"spent_at_least": "lots"})
+    assert problems(data) == ["segments.vip.spent_at_least: must be a decimal number, got 'lots'"]
+
+
+def test_the_raffle_of_a_broken_ticket_rule_is_still_checked() -> None:
+    data = changed("rules.2.raffle", "winter")
+    data["rules"][2]["tickets"] = 0
+    assert problems(data) == [
+        "rules[2].tickets: must be a positive integer, got 0",
+        "rules[2].raffle: no raffle 'winter'",
+    ]
+
+
+def test_a_ticket_rule_naming_a_raffle_that_failed_is_not_reported_again() -> None:
+    assert problems(changed("raffles.0.prizes", -1)) == [
+        "raffles[0].prizes: must be a positive integer, got -1"
+    ]
+    assert problems(changed("raffles", {"id": "summer"})) == [
+        "raffles: expected a list of tables ([[raffles]]), got {'id': 'summer'}"
+    ]
+
+
+def test_the_id_and_currency_of_a_broken_badge_are_still_checked() -> None:
+    data = changed("badges.1.id", "regular")
+    data["badges"][1]["currency"] = "stras"
+    data["badges"][1]["criterion"]["type"] = "treshold"
+    assert problems(data) == [
+        "badges[1].criterion.type: unknown badge criterion type 'treshold' "
+        "(did you mean 'threshold'?)",
+        "badges[1].id: duplicate id 'regular'",
+        "badges[1].currency: unknown currency 'stras'",
+    ]
+
+
+def test_badges_and_raffles_default_to_the_programmes_first_currency() -> None:
+    data = changed("program.currencies", ["stars", "points"])
+    del data["rules"][3]["currency"]
+    program = rk.load_program(data)
+    assert program.badges[0].currency == "stars"
+    assert program.raffles[0].currency == "stars"
+
+
+# ---------------------------------------------------------------- valid in code, valid in files
+
+
+def test_a_programme_refuses_a_condition_naming_an_unknown_segment_with_its_path() -> None:
+    with pytest.raises(rk.ProgramError) as caught:
+        rk.Program(
+            name="x",
+            segments={"vip": rk.spent_at_least(200)},
+            rules=[
+                rk.fixed("a", points=1),
+                rk.fixed("b", points=1, when=rk.kind("visit") & ~rk.in_segment("vpi")),
+            ],
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "rules[1].when.all[1].not.segment: no segment 'vpi' (did you mean 'vip'?)"
+    ]
+
+
+def test_a_programme_refuses_unknown_levels_and_segments_wherever_conditions_are() -> None:
+    with pytest.raises(rk.ProgramError) as caught:
+        rk.Program(
+            name="x",
+            tiers=rk.ladder(
+                metric="actions",
+                levels=[rk.level("silver", 5)],
+                qualifying=rk.tier_in("bronze"),
+            ),
+            segments={"loyal": rk.tier_in("gold") | rk.in_segment("vip")},
+            rules=[rk.fixed("a", points=1, when=rk.tier_in("silver", "silvr"))],
+            badges=[rk.badge("b", rk.count(3, rk.in_segment("loyl")))],
+            leaderboards=[rk.leaderboard("l", metric="actions", when=rk.in_segment("x"))],
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "rules[0].when.tier[1]: no tier 'silvr' (did you mean 'silver'?)",
+        "badges[0].criterion.when.segment: no segment 'loyl' (did you mean 'loyal'?)",
+        "leaderboards[0].when.segment: no segment 'x' (segments: loyal)",
+        "segments.loyal.any[0].tier[0]: no tier 'gold' (levels: silver)",
+        "segments.loyal.any[1].segment: no segment 'vip' (segments: loyal)",
+        "tiers.qualifying.tier[0]: no tier 'bronze' (levels: silver)",
+    ]
+
+
+def test_a_programme_refuses_a_tier_condition_without_tiers() -> None:
+    expected = r"rules\[0\]\.when\.tier\[0\]: no tier 'gold' \(no tiers defined\)"
+    with pytest.raises(rk.ProgramError, match=expected):
+        rk.Program(name="x", rules=[rk.fixed("a", points=1, when=rk.tier_in("gold"))])
+
+
+def test_a_programme_refuses_segments_defined_through_themselves() -> None:
+    with pytest.raises(rk.ProgramError) as caught:
+        rk.Program(
+            name="x",
+            segments={
+                "a": rk.in_segment("b"),
+                "b": rk.spent_at_least(1) & rk.in_segment("a"),
+                "c": rk.in_segment("c"),
+                "d": rk.in_segment("a"),
+            },
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "segments.a: is defined through itself (a -> b -> a)",
+        "segments.c: is defined through itself (c -> c)",
+    ]
+
+
+def test_segments_may_build_on_other_segments() -> None:
+    program = rk.Program(
+        name="x",
+        segments={
+            "vip": rk.spent_at_least(200),
+            "loyal-vip": rk.in_segment("vip") & rk.actions_at_least(10),
+        },
+    )
+    assert rk.load_program(rk.dump_program(program)) == program

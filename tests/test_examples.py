@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -115,3 +117,120 @@ def test_state_written_by_the_script_is_read_by_another_process(tmp_path: Path) 
         history = kit.history("ana")
         assert sum(entry.points for entry in history) == printed
         assert [entry.cause for entry in history][-2:] == ["redeem-1", "refund-1"]
+
+
+# ---------------------------------------------------------------- programme folders
+#
+# Each folder of examples/ with a program.toml is a programme for the `rewardkit` command:
+# it validates, and it simulates over its actions.jsonl (or what its make_actions.py
+# writes), printing what it promises.
+
+FOLDERS = sorted(path.parent for path in EXAMPLES.glob("*/program.toml"))
+CAFE = EXAMPLES / "cafe"
+SHIPPED_CAFE = Path(rk.__file__).parent / "_cli" / "cafe"
+
+# The --until of each folder's simulation, and the lines its summary must print.
+SIMULATIONS: dict[str, tuple[str, list[str]]] = {
+    "airline": (
+        "2028-05-01",
+        [
+            r"^OK: SkyWays Air \(America/New_York\): 4 rules, 3 rewards, 3 tier levels",
+            r"^Lines: 18 read, 17 applied, 0 replayed, 1 refused$",
+            r"1 by the programme: reward unavailable 1$",
+            r"^  Silver\s+1\s",  # Chen: Platinum in 2026, Silver after the 2027 review and grace
+            r"^  Gold\s+1\s",  # Alice: kept at the review
+            r"^  Platinum\s+0\s",
+            r"^  tier moves: 4 up, 2 down$",  # Bob and Chen drop when their grace ends
+            r"^\s+\d+\. premium-cabin\s",
+            r"^\s+\d+\. tier:platinum\s",
+        ],
+    ),
+    "cafe": (
+        "2026-03-15",
+        [
+            r"^OK: Café Aroma \(Europe/Madrid\): 8 rules, 4 rewards, 2 tier levels",
+            r"^Lines: 449 read, 449 applied, 0 replayed, 0 refused$",
+            r"^  Silver\s+\d+\s",
+            r"^Members referred: 7$",
+            r"^   1\. base\s",
+            r"^\s+\d+\. weekend-double\s",
+            r"^\s+\d+\. breakfast-pastry\s",
+            r"^\s+\d+\. app-order\s",
+            r"^  never awarded: spring-week$",  # 16-22 March: after these two months
+        ],
+    ),
+    "game": (
+        "2026-04-01",
+        [
+            r"^OK: LinguaQuest \(Europe/Berlin\): 7 rules, 2 rewards, 0 tier levels, 6 badges, "
+            r"1 raffle",
+            r"^Lines: 109 read, 108 applied, 0 replayed, 1 refused$",
+            r"^Badges awarded: 9 \(first-steps 3, four-weeks 2, binge 1, quiz-master 1, "
+            r"week-streak 1, xp-500 1\)$",
+            r"^Raffle tickets: 35 \(march-raffle 35\)$",  # Maya's 20 are the maximum
+            r"^Members referred: 1$",
+            r"^\s+\d+\. badge:week-streak\s+70\s",
+            r"^\s+\d+\. invite-a-friend\s+150\s",
+        ],
+    ),
+}
+
+
+def folder_actions(folder: Path, tmp_path: Path) -> Path:
+    given = folder / "actions.jsonl"
+    if given.is_file():
+        return given
+    target = tmp_path / "actions.jsonl"
+    args = ("--members", "60", "--months", "2", "--out", str(target))
+    run(folder / "make_actions.py", tmp_path, *args)
+    return target
+
+
+def test_there_are_programme_folders() -> None:
+    assert [folder.name for folder in FOLDERS] == ["airline", "cafe", "game"]
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])
+def test_example_programme_validates_and_simulates(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rewardkit.cli import main
+
+    assert folder.name in SIMULATIONS, f"add what {folder.name} must print to SIMULATIONS"
+    until, patterns = SIMULATIONS[folder.name]
+    program = str(folder / "program.toml")
+    assert main(["validate", program]) == 0
+    actions = str(folder_actions(folder, tmp_path))
+    assert main(["simulate", program, actions, "--until", until]) == 0
+    output = capsys.readouterr().out
+    for pattern in patterns:
+        assert re.search(pattern, output, re.MULTILINE), f"{pattern!r} not in:\n{output}"
+
+
+def test_the_cafe_generator_is_seeded(tmp_path: Path) -> None:
+    script = CAFE / "make_actions.py"
+    first = run(script, tmp_path, "--members", "60", "--months", "2")
+    again = run(script, tmp_path, "--members", "60", "--months", "2")
+    other = run(script, tmp_path, "--members", "60", "--months", "2", "--seed", "8")
+    assert first == again and first != other
+    lines = [json.loads(line) for line in first.splitlines()]
+    ops = {line.get("op", "record") for line in lines}
+    kinds = {line["kind"] for line in lines if "kind" in line}
+    assert ops == {"record", "redeem", "reverse", "refer"} and kinds == {
+        "purchase",
+        "visit",
+        "review",
+    }
+    instants = [datetime.fromisoformat(line["at"]) for line in lines]
+    assert instants == sorted(instants)
+    weekdays = {instant.weekday() for instant in instants}
+    assert weekdays == set(range(7))
+
+
+@pytest.mark.parametrize("name", ["program.toml", "make_actions.py"])
+def test_the_demo_ships_the_cafe_example_unchanged(name: str) -> None:
+    example, shipped = CAFE / name, SHIPPED_CAFE / name
+    assert example.read_bytes() == shipped.read_bytes(), (
+        f"examples/cafe/{name} and src/rewardkit/_cli/cafe/{name} differ: `rewardkit demo` "
+        "runs the shipped copy; copy the example over it"
+    )

@@ -347,6 +347,6 @@ def test_verify_never_migrates_what_it_checks(tmp_path: Path) -> None:
     with SQLiteStore(path) as store:
         fill(store)
     with sqlite3.connect(path) as connection:
-        connection.execute("DELETE FROM rewardkit_schema WHERE version = 2")
+        connection.execute("DELETE FROM rewardkit_schema WHERE version >= 2")
     with pytest.raises(rk.StoreError, match="rewardkit migrate"):
         verify(f"sqlite:///{path}")

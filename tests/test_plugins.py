@@ -1,4 +1,5 @@
-"""Plugins: a user's own rule, condition and expiry policy, used from TOML like built-ins."""
+"""Plugins: a user's own rule, condition, expiry policy and badge criterion, used from TOML
+like built-ins."""
 
 from __future__ import annotations
 
@@ -202,7 +203,7 @@ def test_a_plugin_field_typed_as_a_built_in_type_takes_its_file_form() -> None:
 
     rk.register_rule("weighted")(Weighted)
     try:
-        data = {
+        data: dict[str, Any] = {
             "program": {"name": "x"},
             "rules": [
                 {"id": "w", "type": "weighted", "weight": "1.5", "until": "2026-12-01T00:00:00Z"}
@@ -225,7 +226,15 @@ def test_an_unregistered_plugin_is_an_unknown_type() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "name"),
-    [("rule", "fixed"), ("rule", "multiplier"), ("condition", "weekday"), ("expiry", "never")],
+    [
+        ("rule", "fixed"),
+        ("rule", "multiplier"),
+        ("rule", "tickets"),
+        ("condition", "weekday"),
+        ("condition", "segment"),
+        ("expiry", "never"),
+        ("badge", "count"),
+    ],
 )
 def test_a_plugin_may_not_shadow_a_built_in(kind: plugins.PluginKind, name: str) -> None:
     with pytest.raises(rk.ProgramError, match=rf"'{name}': it is a built-in {kind} type"):
@@ -255,6 +264,7 @@ def test_one_class_cannot_take_two_names() -> None:
         (rk.register_rule, DoneBefore, "id, on, currency, caps, points"),
         (rk.register_condition, AfterDays, "__call__"),
         (rk.register_expiry, PerItem, "expires_at, uses_activity"),
+        (rk.register_badge_criterion, PerItem, "step, reached, standing, reset"),
     ],
 )
 def test_a_class_must_satisfy_its_kinds_contract(register: Any, cls: type, lacks: str) -> None:
@@ -276,6 +286,97 @@ def test_unregister_forgets_a_plugin() -> None:
     plugins.unregister("condition", "done_before")
     assert plugins.lookup("condition", "done_before") is None
     plugins.unregister("condition", "done_before")  # a second time does nothing
+
+
+# ---------------------------------------------------------------- badge criteria
+
+
+@attrs.frozen
+class VisitDays:
+    """Visits on ``days`` different local days."""
+
+    days: int = attrs.field(validator=attrs.validators.gt(0))
+    kind: str = "visit"
+
+    def step(self, ctx: rk.Context, progress: rk.BadgeProgress, points: int) -> rk.BadgeProgress:
+        day = ctx.local.date().toordinal()
+        if ctx.action.kind != self.kind or progress.period == day:
+            return progress
+        return attrs.evolve(progress, count=progress.count + 1, period=day)
+
+    def reached(self, progress: rk.BadgeProgress) -> bool:
+        return progress.count >= self.days
+
+    def standing(
+        self, progress: rk.BadgeProgress, at: datetime, tz: tzinfo
+    ) -> tuple[Decimal, Decimal]:
+        return Decimal(min(progress.count, self.days)), Decimal(self.days)
+
+    def reset(self, progress: rk.BadgeProgress) -> rk.BadgeProgress:
+        return attrs.evolve(progress, count=0)
+
+
+@pytest.fixture
+def visit_days() -> Iterator[None]:
+    rk.register_badge_criterion("visit_days")(VisitDays)
+    yield
+    plugins.unregister("badge", "visit_days")
+
+
+REGULARS = """
+[program]
+name = "Café"
+
+[[badges]]
+id = "regular"
+criterion = { type = "visit_days", days = 2 }
+bonus = 10
+"""
+
+
+@pytest.mark.usefixtures("visit_days")
+def test_a_badge_criterion_plugin_works_from_toml_like_a_built_in() -> None:
+    program = rk.load_program(tomllib.loads(REGULARS))
+    assert program.badges == (rk.badge("regular", VisitDays(2), bonus=10),)
+    data = rk.dump_program(program)
+    assert data["badges"][0]["criterion"] == {"type": "visit_days", "days": 2}
+    assert rk.load_program(data) == program
+    kit = rk.Rewards(program, store="memory://")
+
+    def visit(n: int, when: str) -> tuple[int, bool]:
+        action = rk.Action(id=f"v{n}", member="ana", kind="visit", at=at(when))
+        outcome = kit.record(action)
+        return outcome.points, any(isinstance(e, rk.BadgeAwarded) for e in outcome.events)
+
+    assert visit(1, "2026-03-02 09:00") == (0, False)
+    assert visit(2, "2026-03-02 18:00") == (0, False)  # the same day
+    assert visit(3, "2026-03-03 09:00") == (10, True)
+
+
+@pytest.mark.usefixtures("visit_days")
+def test_a_badge_criterion_plugin_gets_the_same_validation_messages() -> None:
+    text = REGULARS.replace("days = 2 }", "days = 0, knd = 1 }") + (
+        '\n[[badges]]\nid = "b"\ncriterion = { type = "visit_day", days = 1 }\n'
+        '\n[[badges]]\nid = "c"\ncriterion = { type = "visit_days", days = 0 }\n'
+    )
+    assert problems(text) == [
+        "badges[0].criterion: unknown field 'knd' (did you mean 'kind'?)",
+        "badges[1].criterion.type: unknown badge criterion type 'visit_day' "
+        "(did you mean 'visit_days'?)",
+        "badges[2].criterion.days: must be > 0: 0",
+    ]
+
+
+def test_an_unregistered_badge_criterion_cannot_be_dumped_and_says_how_to_register() -> None:
+    program = rk.Program(name="x", badges=[rk.badge("regular", VisitDays(2))])
+    with pytest.raises(rk.ProgramError) as caught:
+        rk.dump_program(program)
+    (problem,) = caught.value.problems
+    assert problem.path == "badges[0].criterion"
+    assert problem.message.endswith(
+        "which the file format does not know (register a class of your own with "
+        "rewardkit.register_badge_criterion)"
+    )
 
 
 # ---------------------------------------------------------------- entry points

@@ -66,6 +66,7 @@ from .expiry import (
     inactivity,
     never_expire,
 )
+from .leaderboards import Leaderboard, Standing, leaderboard
 from .model import (
     DEFAULT_CURRENCY,
     Action,
@@ -83,12 +84,18 @@ from .model import (
     PointsEarned,
     PointsReversed,
     RewardRedeemed,
+    ScoreChange,
     SweepReport,
     TierStatus,
 )
 from .nudges import Nudge, NudgeSettings
 from .pending import Hold, pending_for, until_confirmed
-from .plugins import register_condition, register_expiry, register_rule
+from .plugins import (
+    register_badge_criterion,
+    register_condition,
+    register_expiry,
+    register_rule,
+)
 from .program import Program
 from .raffles import Draw, Raffle, TicketRule, commitment, raffle, tickets, verify_draw
 from .referrals import ReferralRule, referral
@@ -148,6 +155,7 @@ __all__ = [
     "InsufficientPoints",
     "InvalidAction",
     "Ladder",
+    "Leaderboard",
     "Level",
     "Lot",
     "MemberState",
@@ -178,6 +186,8 @@ __all__ = [
     "RewardkitError",
     "Rewards",
     "SQLiteStore",
+    "ScoreChange",
+    "Standing",
     "Store",
     "StoreError",
     "SweepReport",
@@ -218,6 +228,7 @@ __all__ = [
     "keep_while_active",
     "kind",
     "ladder",
+    "leaderboard",
     "level",
     "load_program",
     "multiplier",
@@ -229,6 +240,7 @@ __all__ = [
     "raffle",
     "recurrence",
     "referral",
+    "register_badge_criterion",
     "register_condition",
     "register_expiry",
     "register_rule",

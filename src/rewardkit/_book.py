@@ -3,11 +3,15 @@ writing a ledger entry and a domain event for every change."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 import attrs
 
+from ._values import freeze
 from .events import (
     DebtSettled,
     Event,
@@ -18,7 +22,16 @@ from .events import (
     PointsReleased,
     TierChanged,
 )
-from .model import Entry, EntryKind, Lot, MemberState, Outcome, TierStatus
+from .model import (
+    Award,
+    Entry,
+    EntryKind,
+    Lot,
+    MemberState,
+    Outcome,
+    TierStatus,
+    replace_state,
+)
 
 __all__ = ["TIME", "Book", "spend_order"]
 
@@ -31,8 +44,16 @@ def spend_order(lot: Lot) -> tuple[bool, datetime, datetime, str]:
     return (lot.expires_at is None, expires, lot.earned_at, lot.id)
 
 
+# The member-state fields that are mappings: frozen (and sorted) before a state is built.
+_MAPPINGS = frozenset({"debts", "kinds", "usage", "reversals", "activity", "badges", "tickets"})
+
+
 class Book:
-    """Accumulates one call's ledger entries with running balances, debts and pending."""
+    """Accumulates one call's ledger entries with running balances, debts and pending.
+
+    ``lots`` changes only through the book's methods (:meth:`put`, :meth:`credit`...),
+    which keep the running totals and know whether the state's lots, already in
+    spending order, can be kept as they are (only new lots to slot in)."""
 
     def __init__(self, state: MemberState, at: datetime, cause: str) -> None:
         self.state = state
@@ -44,17 +65,58 @@ class Book:
         self.events: list[Event] = []
         self.tier = state.tier
         self.metric = list(state.metric)
+        self.metric_sorted = state._canonical  # contributions in time order (as pruned)
         self.tier_activity = state.tier_activity
+        self._fresh = len(self.lots)  # lots from this index on were added by this call
+        self._moved = False  # an existing lot changed: the order must be made again
+        self._sums: dict[tuple[str, bool], int] | None = None  # (currency, pending) -> points
 
     # ------------------------------------------------------------ reading
 
-    def balance(self, currency: str) -> int:
-        return sum(
-            lot.remaining for lot in self.lots if lot.currency == currency and not lot.pending
+    @property
+    def untouched(self) -> bool:
+        """Nothing has changed the state's lots, debts or tier yet."""
+        return (
+            not self.entries
+            and not self._moved
+            and len(self.lots) == self._fresh
+            and self.tier is self.state.tier
         )
 
+    def _totals(self) -> dict[tuple[str, bool], int]:
+        sums = self._sums
+        if sums is None:
+            sums = {}
+            for lot in self.lots:
+                key = (lot.currency, lot.pending)
+                sums[key] = sums.get(key, 0) + lot.remaining
+            self._sums = sums
+        return sums
+
+    def balance(self, currency: str) -> int:
+        return self._totals().get((currency, False), 0)
+
     def pending(self, currency: str) -> int:
-        return sum(lot.remaining for lot in self.lots if lot.currency == currency and lot.pending)
+        return self._totals().get((currency, True), 0)
+
+    # ------------------------------------------------------------ lots
+
+    def _count(self, lot: Lot, sign: int) -> None:
+        if self._sums is not None and lot.remaining:
+            key = (lot.currency, lot.pending)
+            self._sums[key] = self._sums.get(key, 0) + sign * lot.remaining
+
+    def put(self, index: int, lot: Lot) -> None:
+        """Replace the lot at ``index`` (its remaining points, status or expiry)."""
+        self._count(self.lots[index], -1)
+        self.lots[index] = lot
+        self._count(lot, 1)
+        if index < self._fresh:
+            self._moved = True
+
+    def add(self, lot: Lot) -> None:
+        self.lots.append(lot)
+        self._count(lot, 1)
 
     # ------------------------------------------------------------ writing
 
@@ -68,19 +130,20 @@ class Book:
         at: datetime | None = None,
         cause: str | None = None,
     ) -> None:
+        sums = self._totals()
         self.entries.append(
             Entry(
-                member=self.state.id,
-                seq=self.state.entries + len(self.entries),
-                at=self.at if at is None else at,
-                kind=kind,
-                currency=currency,
-                points=points,
-                balance=self.balance(currency),
-                debt=self.debts.get(currency, 0),
-                cause=self.cause if cause is None else cause,
-                reason=reason,
-                pending=self.pending(currency),
+                self.state.id,
+                self.state.entries + len(self.entries),
+                self.at if at is None else at,
+                kind,
+                currency,
+                points,
+                sums.get((currency, False), 0),
+                self.debts.get(currency, 0),
+                self.cause if cause is None else cause,
+                reason,
+                sums.get((currency, True), 0),
             )
         )
 
@@ -88,10 +151,12 @@ class Book:
         """Let a newly spendable lot pay off the currency's debt first."""
         lot = self.lots[index]
         debt = self.debts.get(lot.currency, 0)
+        if not debt:
+            return
         settled = min(debt, lot.remaining)
         if not settled:
             return
-        self.lots[index] = attrs.evolve(lot, remaining=lot.remaining - settled)
+        self.put(index, attrs.evolve(lot, remaining=lot.remaining - settled))
         self.debts[lot.currency] = debt - settled
         self.write(EntryKind.SETTLE, lot.currency, -settled, "debt", at=at, cause=cause)
         self.events.append(
@@ -100,16 +165,35 @@ class Book:
 
     def credit(self, lot: Lot) -> None:
         """A lot earned now becomes spendable (after paying any debt)."""
+        # The hot path of every earning call: add() and write() done inline.
+        sums = self._totals()  # before the lot joins: the totals then count it below
         self.lots.append(lot)
-        self.write(EntryKind.EARN, lot.currency, lot.points, lot.rule)
-        self.events.append(
-            PointsEarned(self.state.id, self.at, self.cause, lot.rule, lot.currency, lot.points)
+        currency, points = lot.currency, lot.points
+        key = (currency, lot.pending)
+        sums[key] = sums.get(key, 0) + lot.remaining
+        state = self.state
+        self.entries.append(
+            Entry(
+                state.id,
+                state.entries + len(self.entries),
+                self.at,
+                EntryKind.EARN,
+                currency,
+                points,
+                sums.get((currency, False), 0),
+                self.debts.get(currency, 0),
+                self.cause,
+                lot.rule,
+                sums.get((currency, True), 0),
+            )
         )
-        self._settle(len(self.lots) - 1, self.at, self.cause)
+        self.events.append(PointsEarned(state.id, self.at, self.cause, lot.rule, currency, points))
+        if self.debts:
+            self._settle(len(self.lots) - 1, self.at, self.cause)
 
     def hold(self, lot: Lot) -> None:
         """A lot earned now is held (pending) until its release."""
-        self.lots.append(lot)
+        self.add(lot)
         self.write(EntryKind.PENDING, lot.currency, 0, lot.rule)
         self.events.append(
             PointsHeld(
@@ -126,7 +210,7 @@ class Book:
     def release(self, index: int, at: datetime, cause: str, expires_at: datetime | None) -> None:
         """A held lot becomes spendable at ``at``."""
         lot = self.lots[index]
-        self.lots[index] = attrs.evolve(lot, pending=False, release_at=None, expires_at=expires_at)
+        self.put(index, attrs.evolve(lot, pending=False, release_at=None, expires_at=expires_at))
         self.write(EntryKind.EARN, lot.currency, lot.remaining, lot.rule, at=at, cause=cause)
         self.events.append(
             PointsReleased(self.state.id, at, cause, lot.id, lot.currency, lot.remaining)
@@ -136,7 +220,7 @@ class Book:
     def expire(self, index: int, at: datetime) -> None:
         """What is left of a lot expires at ``at``."""
         lot = self.lots[index]
-        self.lots[index] = attrs.evolve(lot, remaining=0)
+        self.put(index, attrs.evolve(lot, remaining=0))
         self.write(EntryKind.EXPIRE, lot.currency, -lot.remaining, lot.id, at=at, cause=TIME)
         self.events.append(
             PointsExpired(self.state.id, at, TIME, lot.id, lot.currency, lot.remaining)
@@ -167,7 +251,7 @@ class Book:
                 break
             lot = self.lots[i]
             used = min(lot.remaining, wanted)
-            self.lots[i] = attrs.evolve(lot, remaining=lot.remaining - used)
+            self.put(i, attrs.evolve(lot, remaining=lot.remaining - used))
             if lot.pending:
                 pending += used
             else:
@@ -199,43 +283,93 @@ class Book:
 
     # ------------------------------------------------------------ results
 
-    def outcome(self, default_currency: str) -> Outcome:
+    def outcome(self, default_currency: str, awards: tuple[Award, ...] = ()) -> Outcome:
         """The call's outcome: ``points`` counts only entries the request itself made."""
         changes: dict[str, int] = {}
         own = expired = pending = 0
+        timed = self.cause != TIME
         for entry in self.entries:
             changes[entry.currency] = changes.get(entry.currency, 0) + entry.points
             if entry.currency != default_currency:
                 continue
-            if entry.cause == TIME and self.cause != TIME:
+            if timed and entry.cause == TIME:
                 if entry.kind == EntryKind.EXPIRE:
                     expired -= entry.points
             else:
                 own += entry.points
         for event in self.events:
-            if isinstance(event, PointsHeld) and event.currency == default_currency:
+            if type(event) is PointsHeld and event.currency == default_currency:
                 pending += event.points
+        moved = {c: p for c, p in changes.items() if p}
         return Outcome(
             member=self.state.id,
             points=own,
             balance=self.balance(default_currency),
-            changes={c: p for c, p in changes.items() if p},
+            changes=MappingProxyType(moved) if len(moved) < 2 else freeze(moved),
             events=tuple(self.events),
             entries=tuple(self.entries),
+            awards=awards,
             pending=pending,
             expired=expired,
         )
 
+    def _ordered_lots(self) -> tuple[tuple[Lot, ...], list[Lot] | None]:
+        """The lots to keep, in spending order, and the new ones among them when the
+        state's lots were kept as they are: when no lot the state had changed and its
+        lots are known to be in order, the new ones are slotted in."""
+        state = self.state
+        if self._moved or not state._canonical:
+            kept = (lot for lot in self.lots if lot.remaining > 0)
+            return tuple(sorted(kept, key=spend_order)), None
+        fresh = [lot for lot in self.lots[self._fresh :] if lot.remaining > 0]
+        if not fresh:
+            return state.lots, fresh
+        if len(fresh) > 1:
+            fresh.sort(key=spend_order)
+        lots = state.lots
+        if not lots or spend_order(lots[-1]) <= spend_order(fresh[0]):
+            return lots + tuple(fresh), fresh  # the usual case: new points expire last
+        merged = list(lots)
+        for lot in fresh:  # after equal keys, in order: what a stable sort gives
+            bisect.insort_right(merged, lot, key=spend_order)
+        return tuple(merged), fresh
+
+    def _next_due(self, fresh: list[Lot] | None) -> Any:
+        """The new state's next_due(), when it follows from the old one's (``...``:
+        left for the new state to work out)."""
+        state = self.state
+        due = state._due
+        if fresh is None or due is ... or self.tier is not state.tier:
+            return ...
+        for lot in fresh:
+            for instant in (lot.expires_at, lot.release_at):
+                if instant is not None and (due is None or instant < due):
+                    due = instant
+        return due
+
     def next_state(self, **changes: object) -> MemberState:
-        lots = tuple(sorted((lot for lot in self.lots if lot.remaining > 0), key=spend_order))
-        debts = {c: d for c, d in self.debts.items() if d}
-        fields: dict[str, object] = {
+        lots, fresh = self._ordered_lots()
+        fields: dict[str, Any] = {
             "lots": lots,
-            "debts": debts,
+            "debts": self.state.debts
+            if not self.debts and not self.state.debts
+            else freeze({c: d for c, d in self.debts.items() if d}),
             "entries": self.state.entries + len(self.entries),
             "tier": self.tier,
             "metric": tuple(self.metric),
             "tier_activity": self.tier_activity,
+            "canonical": self.metric_sorted,
+            "due": self._next_due(fresh),
         }
-        fields.update(changes)
-        return attrs.evolve(self.state, **fields)  # type: ignore[arg-type]
+        for name, value in changes.items():
+            if name in _MAPPINGS and type(value) is not MappingProxyType:
+                # A read-only mapping is the engine's own, already sorted (frozen()).
+                value = freeze(value)  # type: ignore[arg-type]
+            elif name == "metric" or name == "lots":
+                value = tuple(value)  # type: ignore[arg-type]
+            fields[name] = value
+        if "lots" in changes or "metric" in changes:
+            fields["canonical"] = False
+        if "lots" in changes or "tier" in changes:
+            fields["due"] = ...
+        return replace_state(self.state, **fields)

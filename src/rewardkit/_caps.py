@@ -18,8 +18,10 @@ class Usage:
     """A working copy of a member's cap usage at one local instant."""
 
     def __init__(self, usage: Mapping[str, tuple[CapUsage, ...]], local: datetime) -> None:
-        self._usage = dict(usage)
+        self._given = usage
+        self._usage: Mapping[str, tuple[CapUsage, ...]] = usage  # copied on first change
         self._local = local
+        self._changed = False
 
     def _current(self, rule: str, item: Cap) -> tuple[str, CapUsage]:
         key = f"{rule}@{item.per}"
@@ -47,7 +49,10 @@ class Usage:
             updated = CapUsage(usage.period, usage.points + points, usage.awards + 1)
             others = [u for u in self._usage.get(key, ()) if u.period != usage.period]
             kept = sorted([*others, updated], key=lambda u: u.period)[-_KEPT_PERIODS:]
-            self._usage[key] = tuple(kept)
+            if not self._changed:
+                self._usage = dict(self._usage)
+                self._changed = True
+            self._usage[key] = tuple(kept)  # type: ignore[index]
 
     def grant(self, rule: str, caps: Sequence[Cap], points: int) -> tuple[int, bool]:
         """Truncate ``points`` to what the caps allow, record it, and say if it was capped."""
@@ -59,5 +64,6 @@ class Usage:
             self.record(rule, caps, granted)
         return granted, granted < points
 
-    def frozen(self) -> dict[str, tuple[CapUsage, ...]]:
-        return self._usage
+    def frozen(self) -> Mapping[str, tuple[CapUsage, ...]]:
+        """The usage after this evaluation (the one given, when nothing was recorded)."""
+        return self._usage if self._changed else self._given

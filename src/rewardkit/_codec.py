@@ -75,6 +75,14 @@ def _encode_attribute(value: AttributeValue) -> object:
     return _encode_scalar(value)
 
 
+def attributes_data(attributes: Mapping[str, AttributeValue]) -> dict[str, object]:
+    """An action's attributes as JSON-ready data (what ``to_data`` gives for them)."""
+    return {
+        key: value if type(value) is str else _encode_attribute(value)
+        for key, value in attributes.items()
+    }
+
+
 def _decode_attribute(value: object) -> AttributeValue:
     if isinstance(value, list):
         return tuple(_decode_scalar(v) for v in value)
@@ -98,7 +106,7 @@ def make_converter() -> cattrs.Converter:
 
     def unstructure_action(action: Action) -> dict[str, Any]:
         data: dict[str, Any] = base_action(action)
-        data["attributes"] = {k: _encode_attribute(v) for k, v in action.attributes.items()}
+        data["attributes"] = attributes_data(action.attributes)
         return data
 
     def structure_action(data: Mapping[str, Any], _: object) -> Action:

@@ -4,7 +4,7 @@ re-exported by :mod:`rewardkit.conditions`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Protocol
 
 import attrs
@@ -20,6 +20,7 @@ __all__ = [
     "condition",
     "fail",
     "never",
+    "walk",
 ]
 
 
@@ -92,7 +93,10 @@ class _All(_Condition):
     conditions: tuple[_Condition, ...]
 
     def __call__(self, ctx: Context, /) -> bool:
-        return all(cond(ctx) for cond in self.conditions)
+        for cond in self.conditions:  # noqa: SIM110 (a loop: no generator per action)
+            if not cond(ctx):
+                return False
+        return True
 
     def _describe(self) -> str:
         return " & ".join(map(_operand, self.conditions))
@@ -103,7 +107,10 @@ class _Any(_Condition):
     conditions: tuple[_Condition, ...]
 
     def __call__(self, ctx: Context, /) -> bool:
-        return any(cond(ctx) for cond in self.conditions)
+        for cond in self.conditions:  # noqa: SIM110 (a loop: no generator per action)
+            if cond(ctx):
+                return True
+        return False
 
     def _describe(self) -> str:
         return " | ".join(map(_operand, self.conditions))
@@ -161,3 +168,16 @@ always: Final = _Constant(True)
 """The condition that always holds."""
 never: Final = _Constant(False)
 """The condition that never holds."""
+
+
+def walk(cond: object, path: str = "") -> Iterator[tuple[str, object]]:
+    """Every part of ``cond``, itself first, each with its path as a programme file
+    writes it (``all[1]``, ``any[0].not``), after ``path``: the parts of ``&``, ``|``
+    and ``~``, down to the leaves.  A plain function is a leaf: its inside is unknown."""
+    yield path, cond
+    if isinstance(cond, (_All, _Any)):
+        name = "all" if isinstance(cond, _All) else "any"
+        for i, part in enumerate(cond.conditions):
+            yield from walk(part, f"{path}.{name}[{i}]" if path else f"{name}[{i}]")
+    elif isinstance(cond, _Not):
+        yield from walk(cond.condition, f"{path}.not" if path else "not")

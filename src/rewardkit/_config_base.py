@@ -61,6 +61,7 @@ class Loading:
 
     currency: str = DEFAULT_CURRENCY  # the default currency of rules and rewards
     levels: tuple[str, ...] | None = None  # tier levels (None: unknown, do not check)
+    segments: tuple[str, ...] | None = None  # segment names (None: unknown, do not check)
 
 
 _OUTSIDE_A_LOAD: Final = Loading()

@@ -11,7 +11,7 @@ import cattrs
 
 from . import plugins
 from ._compose import _All, _Any, _Callable, _Condition, _Constant, _Not
-from ._config_base import clock_text, duration_data, fail, relocate
+from ._config_base import clock_text, duration_data, fail, relocate, term_data
 from .conditions import (
     _AttributeIn,
     _Compare,
@@ -24,6 +24,7 @@ from .conditions import (
     _Weekday,
 )
 from .errors import ProgramError
+from .segments import _ActionsAtLeast, _InactiveFor, _InSegment, _SpentAtLeast
 from .time import WEEKDAYS
 
 __all__ = ["condition_data"]
@@ -119,6 +120,18 @@ def condition_data(cond: object, converter: cattrs.Converter) -> dict[str, Any]:
         return {"attribute": {"name": cond.name, "present": True}}
     if isinstance(cond, _TierIn):
         return {"tier": list(cond.levels)}
+    if isinstance(cond, _InSegment):
+        return {"segment": cond.name}
+    if isinstance(cond, _SpentAtLeast):
+        return {"spent_at_least": str(cond.amount)}
+    if isinstance(cond, _ActionsAtLeast):
+        given = {"count": cond.count, "kind": cond.kind}
+        return {"actions_at_least": {k: v for k, v in given.items() if v is not None}}
+    if isinstance(cond, _InactiveFor):
+        try:
+            return {"inactive_for": term_data(cond.span)}
+        except ProgramError as error:
+            raise ProgramError(relocate(error, "inactive_for")) from None
     if isinstance(cond, _All):
         return _parts_data("all", cond.conditions, converter)
     if isinstance(cond, _Any):

@@ -5,8 +5,10 @@ A condition is a table whose keys are condition names; several keys mean all of 
     when = { kind = "purchase", weekday = ["sat", "sun"], time = { from = "07:00", to = "09:00" } }
 
 Built-in names: ``kind``, ``weekday``, ``time``, ``dates``, ``recurrence``, ``attribute``,
-``amount``, ``tier``, ``all``, ``any``, ``not``, ``always``, ``never``; a registered
-condition plugin is written ``its_name = { its fields }``.
+``amount``, ``tier``, ``segment``, ``spent_at_least``, ``actions_at_least``,
+``inactive_for``, ``all``, ``any``, ``not``, ``always``, ``never``; a registered
+condition plugin is written ``its_name = { its fields }``.  ``tier`` and ``segment`` must
+name a level and a segment of the programme being loaded.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ._config_base import (
     time_of_day,
 )
 from ._config_condition_data import condition_data
+from ._references import no_segment, no_tier
 from .conditions import (
     amount_compare,
     attribute_compare,
@@ -45,6 +48,7 @@ from .conditions import (
     weekday,
 )
 from .errors import Problem, ProgramError
+from .segments import actions_at_least, in_segment, inactive_for, spent_at_least
 
 __all__ = ["install", "structure_condition"]
 
@@ -120,15 +124,43 @@ def _tier(value: object, converter: cattrs.Converter) -> _Condition:
     built = _build(tier_in, {"levels": ""}, *levels)
     known = loading.get().levels
     if known is not None:
-        hint = f" (levels: {', '.join(sorted(known))})" if known else " (no tiers defined)"
         problems = [
-            Problem("" if isinstance(value, str) else f"[{i}]", f"no tier {level!r}{hint}")
+            Problem("" if isinstance(value, str) else f"[{i}]", no_tier(level, known))
             for i, level in enumerate(levels)
             if level not in known
         ]
         if problems:
             raise ProgramError(problems)
     return built
+
+
+def _segment(value: object, converter: cattrs.Converter) -> _Condition:
+    if not isinstance(value, str):
+        raise fail("", f'expected the name of a segment, such as "vip", got {value!r}')
+    built = _build(in_segment, {"name": ""}, value)
+    known = loading.get().segments
+    if known is not None and value not in known:
+        raise fail("", no_segment(value, known))
+    return built
+
+
+def _spent_at_least(value: object, converter: cattrs.Converter) -> _Condition:
+    return _build(spent_at_least, {"amount": ""}, value)
+
+
+@attrs.frozen
+class _ActionsFields:
+    count: Any
+    kind: Any = None
+
+
+def _actions_at_least(value: object, converter: cattrs.Converter) -> _Condition:
+    fields = converter.structure(value, _ActionsFields)
+    return _build(actions_at_least, {}, fields.count, fields.kind)
+
+
+def _inactive_for(value: object, converter: cattrs.Converter) -> _Condition:
+    return _build(inactive_for, {"span": ""}, value)
 
 
 def _time(value: object, converter: cattrs.Converter) -> _Condition:
@@ -240,6 +272,10 @@ _BUILTINS: Final[Mapping[str, Callable[[object, cattrs.Converter], _Condition]]]
     "attribute": _attribute,
     "amount": _amount,
     "tier": _tier,
+    "segment": _segment,
+    "spent_at_least": _spent_at_least,
+    "actions_at_least": _actions_at_least,
+    "inactive_for": _inactive_for,
     "all": partial(_combine, operator.and_),
     "any": partial(_combine, operator.or_),
     "not": _not,

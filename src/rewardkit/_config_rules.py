@@ -1,4 +1,5 @@
-"""Rules in programme files: the four built-in rule types, their caps and holds."""
+"""Rules in programme files: the built-in rule types (points, multipliers, raffle
+tickets, referrals), their caps and holds."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ._config_base import fail, relocate
 from ._config_typed import Builtin, register, typed_hooks
 from .errors import ProgramError
 from .pending import Hold, pending_for, until_confirmed
+from .raffles import TicketRule, tickets
+from .referrals import ReferralRule, referral
 from .rules import (
     Cap,
     CapPeriod,
@@ -138,6 +141,26 @@ class _MultiplierSpec:
     budget: int | None = None
 
 
+@attrs.frozen(kw_only=True)
+class _TicketsSpec:
+    id: str
+    raffle: str
+    on: Kinds | None = None
+    tickets: int = 1
+    per: Any = None  # checked by tickets()
+    when: _Condition = always
+
+
+@attrs.frozen(kw_only=True)
+class _ReferralSpec:
+    id: str
+    on: str = "purchase"
+    referrer_points: int
+    referred_points: int = 0
+    currency: str
+    when: _Condition = always
+
+
 def _common(spec: Any) -> dict[str, Any]:
     return {"on": spec.on, "when": spec.when, "caps": spec.caps, "budget": spec.budget}
 
@@ -174,6 +197,21 @@ def _first_time(s: _FirstTimeSpec) -> EarningRule:
 
 def _multiplier(s: _MultiplierSpec) -> Multiplier:
     return multiplier(s.id, factor=s.factor, targets=s.targets, **_common(s))
+
+
+def _tickets(s: _TicketsSpec) -> TicketRule:
+    return tickets(s.id, raffle=s.raffle, tickets=s.tickets, per=s.per, on=s.on, when=s.when)
+
+
+def _referral(s: _ReferralSpec) -> ReferralRule:
+    return referral(
+        s.id,
+        on=s.on,
+        referrer_points=s.referrer_points,
+        referred_points=s.referred_points,
+        when=s.when,
+        currency=s.currency,
+    )
 
 
 RULE_TYPES: Final[Mapping[str, Builtin]] = {
@@ -238,11 +276,32 @@ RULE_TYPES: Final[Mapping[str, Builtin]] = {
         ),
         Multiplier,
     ),
+    "tickets": Builtin(
+        _TicketsSpec,
+        _tickets,
+        lambda r: _TicketsSpec(
+            id=r.id, raffle=r.raffle, on=_kinds(r.on), tickets=r.tickets, per=r.per, when=r.when
+        ),
+        TicketRule,
+    ),
+    "referral": Builtin(
+        _ReferralSpec,
+        _referral,
+        lambda r: _ReferralSpec(
+            id=r.id,
+            on=min(r.on),  # one kind: a rule of several is refused as one the format cannot carry
+            referrer_points=r.referrer_points,
+            referred_points=r.referred_points,
+            currency=r.currency,
+            when=r.when,
+        ),
+        ReferralRule,
+    ),
 }
 
 
 def _is_rule(policy: object) -> bool:
-    return isinstance(policy, (EarningRule, Multiplier))
+    return isinstance(policy, (EarningRule, Multiplier, TicketRule, ReferralRule))
 
 
 def install(converter: cattrs.Converter) -> None:
@@ -254,4 +313,4 @@ def install(converter: cattrs.Converter) -> None:
     register(converter, (Kinds,), (), _structure_kinds, _kinds_data)
     rule_types = tuple(b.policy for b in RULE_TYPES.values())
     hooks = typed_hooks("rule", "rule", RULE_TYPES, _is_rule)
-    register(converter, (EarningRule, Multiplier), rule_types, *hooks)
+    register(converter, (EarningRule, Multiplier, TicketRule, ReferralRule), rule_types, *hooks)

@@ -124,7 +124,7 @@ def _typed_data(
                 f"cannot be written as data: {policy!r} is a {type(policy).__qualname__}, "
                 f"which the file format does not know"
                 + (
-                    f" (register a class of your own with rewardkit.register_{kind})"
+                    f" (register a class of your own with rewardkit.{plugins.REGISTER[kind]})"
                     if kind
                     else ""
                 ),

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 from ._caps import Usage
+from ._plan import Bonus, explain, plan_of
 from .context import Context
 from .model import Award, CounterChange
 from .pending import Hold
@@ -16,13 +17,11 @@ from .rules import Cap, EarningRule, Multiplier, budget_key, rule_budget
 __all__ = ["Limits", "base_awards", "bonus_awards", "budget_keys", "explain", "floor"]
 
 
+_ONE = Decimal(1)
+
+
 def floor(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
-
-
-def explain(rule: object) -> str:
-    text = repr(rule)
-    return text[1:-1] if text.startswith("<") and text.endswith(">") else text
 
 
 class Limits:
@@ -41,18 +40,19 @@ class Limits:
         self, rule: EarningRule | Multiplier, caps: Sequence[Cap], points: int
     ) -> tuple[int, bool]:
         rule_id = rule.id
-        granted, capped = self.usage.grant(rule_id, caps, points)
         budget = rule_budget(rule)
-        if budget is None or granted <= 0:
-            return granted, capped
+        if budget is None or points <= 0:
+            return self.usage.grant(rule_id, caps, points)
+        # The budget first, so that the member's caps only count what is awarded.
         spent, _ = self._granted.get(rule_id, (0, budget))
         left = max(budget - self._used.get(rule_id, 0) - spent, 0)
-        if granted > left:
-            granted, capped = left, True
+        granted, capped = self.usage.grant(rule_id, caps, min(points, left))
         self._granted[rule_id] = (spent + granted, budget)
-        return granted, capped
+        return granted, capped or left < points
 
     def changes(self) -> tuple[CounterChange, ...]:
+        if not self._granted:
+            return ()
         return tuple(
             CounterChange(budget_key(rule), points, limit=budget)
             for rule, (points, budget) in sorted(self._granted.items())
@@ -60,53 +60,61 @@ class Limits:
         )
 
 
-def base_awards(program: Program, ctx: Context, limits: Limits) -> list[tuple[Award, EarningRule]]:
+def base_awards(program: Program, ctx: Context, limits: Limits) -> list[tuple[Award, Hold | None]]:
+    """Each base rule's award for the action (after caps and budgets), with its hold."""
     awards = []
-    for rule in program.rules_for(ctx.action.kind):
-        points, capped = limits.grant(rule, rule.caps, rule.points(ctx))
+    for step in plan_of(program).kind(ctx.action.kind).base:
+        points = step.rule.points(ctx)
+        capped = False
+        if step.limited:
+            points, capped = limits.grant(step.rule, step.caps, points)
         if points > 0 or capped:
-            awards.append((Award(rule.id, rule.currency, points, explain(rule), capped), rule))
+            award = Award(step.id, step.currency, points, step.detail, capped)
+            awards.append((award, step.hold))
     return awards
 
 
-def _multipliers(program: Program, ctx: Context) -> list[Multiplier]:
-    active = [m for m in program.multipliers_for(ctx.action.kind) if m.applies(ctx)]
+def _multipliers(program: Program, ctx: Context) -> list[Bonus]:
+    plan = plan_of(program)
+    active = [m for m in plan.kind(ctx.action.kind).multipliers if m.rule.applies(ctx)]
     tier = ctx.member.tier
-    bonus = program.tier_bonus(tier.level if tier else None)
+    bonus = plan.tier_bonus(tier.level) if tier else None
     return [*active, bonus] if bonus is not None else active
 
 
 def bonus_awards(
-    program: Program, ctx: Context, limits: Limits, base: Sequence[tuple[Award, EarningRule]]
+    program: Program, ctx: Context, limits: Limits, base: Sequence[tuple[Award, Hold | None]]
 ) -> list[tuple[Award, Hold | None]]:
     """Bonuses so that each base award becomes floor(points x product of factors).
 
     A bonus is held like the first held base award it multiplies."""
-    factors = {award.rule: Decimal(1) for award, _ in base}
-    bonuses = []
-    for mult in _multipliers(program, ctx):
+    bonuses: list[tuple[Award, Hold | None]] = []
+    multipliers = _multipliers(program, ctx)
+    if not multipliers:
+        return bonuses
+    factors = {award.rule: _ONE for award, _ in base}
+    for mult in multipliers:
         by_currency: dict[str, int] = {}
         holds: dict[str, Hold | None] = {}
-        for award, rule in base:
+        for award, hold in base:
             if award.points <= 0 or (mult.targets is not None and award.rule not in mult.targets):
                 continue
             before = factors[award.rule]
             factors[award.rule] = before * mult.factor
             extra = floor(award.points * factors[award.rule]) - floor(award.points * before)
             by_currency[award.currency] = by_currency.get(award.currency, 0) + extra
-            holds[award.currency] = holds.get(award.currency) or program.hold_for(rule)
+            holds[award.currency] = holds.get(award.currency) or hold
         for currency, extra in by_currency.items():
-            granted, capped = limits.grant(mult, mult.caps, extra)
+            capped = False
+            granted = extra
+            if mult.limited:
+                granted, capped = limits.grant(mult.rule, mult.caps, extra)
             if granted > 0 or capped:
-                award = Award(mult.id, currency, granted, explain(mult), capped)
+                award = Award(mult.id, currency, granted, mult.detail, capped)
                 bonuses.append((award, holds.get(currency)))
     return bonuses
 
 
 def budget_keys(program: Program, kind: str) -> dict[str, str]:
     """The budgeted rules an action of ``kind`` may meet: rule id -> counter key."""
-    rules: list[EarningRule | Multiplier] = [
-        *program.rules_for(kind),
-        *program.multipliers_for(kind),
-    ]
-    return {r.id: budget_key(r.id) for r in rules if rule_budget(r) is not None}
+    return dict(plan_of(program).kind(kind).budgeted)

@@ -58,6 +58,8 @@ class PlayCalls:
             request["at"] = when.isoformat()
 
         def run(state: MemberState) -> Evaluation:
+            if self.store.receipt("draw", item.id) is not None:
+                raise RaffleError(item.id, "has been drawn: its tickets are no longer sold")
             return enter(
                 self.program, state, item.id, tickets=tickets, request_id=request_id, at=when
             )
@@ -66,8 +68,13 @@ class PlayCalls:
 
     def raffle_entries(self, raffle: str) -> list[tuple[str, int]]:
         """The ordered entries of a raffle, ``[(member, tickets), ...]`` by member id:
-        what a draw is computed from, and what anyone needs to verify it."""
+        what a draw is computed from, and what anyone needs to verify it.  Once drawn,
+        the entries the draw used (tickets a late, back-dated action earns after the
+        draw do not change them)."""
         item = self.program.raffle(raffle)
+        drawn = self.store.receipt("draw", item.id)
+        if drawn is not None:
+            return [(str(m), int(t)) for m, t in drawn.request["ordered"]]
         entries = []
         for member in self.store.members():
             count = self.store.load(member).state.tickets.get(item.id, 0)
@@ -103,7 +110,7 @@ class PlayCalls:
             tickets=sum(count for _, count in entries),
         )
         receipt = Receipt(
-            "draw", item.id, "", _draw_data(result), Outcome(member="", points=0, balance=0)
+            "draw", item.id, "", _drawn(result, entries), Outcome(member="", points=0, balance=0)
         )
         try:
             self.store.record(receipt)
@@ -125,6 +132,8 @@ class PlayCalls:
         referred = identifier(referred, "referred")
         request_id = identifier(id, "id")
         when = self._when(at)
+        if referrer == referred:
+            raise ReferralError(referrer, referred, "a member cannot refer themselves")
         self._refuse_loop(referrer, referred)
         request: dict[str, Any] = {"referrer": referrer, "referred": referred}
         if at is not None:
@@ -181,10 +190,11 @@ class PlayCalls:
         progress = {}
         for badge in self.program.badges:
             record = state.badges.get(badge.id)
-            if badge.hidden or (record and record.awarded and not badge.repeatable):
+            earned = record is not None and record.awarded > 0
+            if (badge.hidden and not earned) or (earned and not badge.repeatable):
                 continue
             current = record.progress if record else BadgeProgress()
-            progress[badge.id] = badge.criterion.standing(current, at)
+            progress[badge.id] = badge.criterion.standing(current, at, self.program.tz)
         return progress
 
 
@@ -200,6 +210,11 @@ def _draw_data(draw: Draw) -> dict[str, Any]:
         "entries": draw.entries,
         "tickets": draw.tickets,
     }
+
+
+def _drawn(draw: Draw, entries: list[tuple[str, int]]) -> dict[str, Any]:
+    """A draw's receipt: the result and the ordered entries it was computed from."""
+    return {**_draw_data(draw), "ordered": [[member, count] for member, count in entries]}
 
 
 def _draw_from(receipt: Receipt, *, replayed: bool) -> Draw:

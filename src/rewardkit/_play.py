@@ -69,27 +69,43 @@ def award_tickets(
     return held, counters
 
 
+_MAX_AWARDS = 1000  # a repeatable badge's awards for one action, at most
+
+
 def award_badges(program: Program, book: Book, ctx: Context, points: int) -> dict[str, BadgeState]:
-    """Fold the action into every badge's progress; award those now reached."""
+    """Fold the action into every badge's progress; award those now reached.
+
+    A repeatable badge is awarded as many times as the action completes its criterion
+    (250 points against "every 100 points" awards it twice), then its progress starts
+    over from what is left; it is never awarded by an action that does not move it."""
     badges = dict(ctx.member.badges)
     for badge in program.badges:
         state = badges.get(badge.id, BadgeState())
         if state.awarded and not badge.repeatable:
             continue  # a one-off badge is awarded once, ever
         progress = badge.criterion.step(ctx, state.progress, points)
-        if not badge.criterion.reached(progress):
+        awards = 0
+        while badge.criterion.reached(progress) and awards < _MAX_AWARDS:
+            awards += 1
+            if not badge.repeatable:
+                break
+            progress, before = badge.criterion.reset(progress), progress
+            if progress == before:
+                break  # a reset that changes nothing would award the badge forever
+        if not awards:
             if progress != state.progress:
                 badges[badge.id] = attrs.evolve(state, progress=progress)
             continue
-        times = state.awarded + 1
-        kept = badge.criterion.reset(progress) if badge.repeatable else progress
-        badges[badge.id] = BadgeState(times, state.first_at or book.at, book.at, kept)
-        book.write(EntryKind.BADGE, badge.currency, 0, badge.id)
-        book.events.append(
-            BadgeAwarded(book.state.id, book.at, book.cause, badge.id, times, badge.bonus)
-        )
+        times = state.awarded + awards
+        badges[badge.id] = BadgeState(times, state.first_at or book.at, book.at, progress)
+        for count in range(state.awarded + 1, times + 1):
+            book.write(EntryKind.BADGE, badge.currency, 0, badge.id)
+            book.events.append(
+                BadgeAwarded(book.state.id, book.at, book.cause, badge.id, count, badge.bonus)
+            )
         if badge.bonus:
-            credit(program, book, book.cause, f"badge:{badge.id}", badge.currency, badge.bonus)
+            bonus = badge.bonus * awards
+            credit(program, book, book.cause, f"badge:{badge.id}", badge.currency, bonus)
     return badges
 
 

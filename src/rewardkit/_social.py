@@ -81,9 +81,13 @@ def refer(
     if referrer == state.id:
         raise ReferralError(referrer, state.id, "a member cannot refer themselves")
     if state.referred_by is not None:
-        raise ReferralError(referrer, state.id, f"already referred by {state.referred_by!r}")
+        raise ReferralError(
+            referrer, state.id, f"{state.id!r} was already referred by {state.referred_by!r}"
+        )
     if state.kinds:
-        raise ReferralError(referrer, state.id, "is already an active member")
+        raise ReferralError(
+            referrer, state.id, f"{state.id!r} is already an active member (refer new members)"
+        )
     book = Book(state, utc(at), request_id)
     return Evaluation(book.next_state(referred_by=referrer), book.outcome(program.currency))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 from datetime import datetime
 from decimal import Decimal
 
 from ._book import TIME, Book
 from .model import Contribution, TierStatus
 from .program import Program
+from .tiers import contribution_at
 
 __all__ = ["contribute", "qualify", "review"]
 
@@ -20,8 +22,14 @@ def contribute(
     ladder = program.tiers
     if ladder is None or not value:
         return
-    book.metric.append(Contribution(at if dated is None else dated, value))
-    book.metric = list(ladder.prune(book.metric, at, program.tz))
+    item = Contribution(at if dated is None else dated, value)
+    if book.metric_sorted:  # slot it in: the metric stays in time order, as pruning keeps it
+        bisect.insort_right(book.metric, item, key=contribution_at)
+        book.metric = list(ladder.prune_sorted(book.metric, at, program.tz))
+    else:
+        book.metric.append(item)
+        book.metric = list(ladder.prune(book.metric, at, program.tz))
+        book.metric_sorted = True
 
 
 def qualify(program: Program, book: Book, at: datetime, cause: str) -> None:

@@ -15,6 +15,7 @@ from .model import (
     CounterChange,
     MemberState,
     Outcome,
+    ScoreChange,
 )
 from .program import Program
 
@@ -30,6 +31,7 @@ class Evaluation:
     outcome: Outcome
     counters: tuple[CounterChange, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()  # work left for other members (a referrer's bonus)
+    scores: tuple[ScoreChange, ...] = ()  # leaderboard changes, committed with the state
 
 
 def utc(at: datetime) -> datetime:
@@ -49,7 +51,9 @@ def refresh_expiry(program: Program, book: Book, activity: datetime | None) -> N
         return
     for i, lot in enumerate(book.lots):
         if not lot.pending and lot.remaining > 0:
-            book.lots[i] = attrs.evolve(lot, expires_at=expiry_of(program, lot.earned_at, activity))
+            expires_at = expiry_of(program, lot.earned_at, activity)
+            if expires_at != lot.expires_at:
+                book.put(i, attrs.evolve(lot, expires_at=expires_at))
 
 
 def _next_instant(book: Book) -> datetime | None:
@@ -80,6 +84,10 @@ def _in_spend_order(book: Book) -> list[int]:
 
 def advance_book(program: Program, book: Book, until: datetime) -> None:
     """Apply, in order, everything time does to the member up to ``until`` (inclusive)."""
+    if book.untouched:
+        due = book.state.next_due()  # never after the first instant the book would find
+        if due is None or due > until:
+            return
     while True:
         instant = _next_instant(book)
         if instant is None or instant > until:

@@ -10,7 +10,7 @@ says how far the member is (``7 / 10``).  Built-ins: :func:`count`, :func:`thres
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
@@ -21,7 +21,7 @@ from ._compose import Condition, always, as_condition
 from ._values import number
 from .context import Context
 from .errors import Problem, ProgramError
-from .expiry import term, term_text
+from .expiry import after_wall_clock, term, term_text
 from .model import DEFAULT_CURRENCY, BadgeProgress
 
 __all__ = [
@@ -59,8 +59,11 @@ class BadgeCriterion(Protocol):
 
     def reached(self, progress: BadgeProgress) -> bool: ...
 
-    def standing(self, progress: BadgeProgress, at: datetime) -> tuple[Decimal, Decimal]:
-        """``(current, target)`` for showing "7 / 10"."""
+    def standing(
+        self, progress: BadgeProgress, at: datetime, tz: tzinfo
+    ) -> tuple[Decimal, Decimal]:
+        """``(current, target)`` at ``at`` for showing "7 / 10" (``tz``: the programme's
+        zone, for criteria whose progress lapses with time, such as a broken streak)."""
         ...
 
     def reset(self, progress: BadgeProgress) -> BadgeProgress:
@@ -79,7 +82,9 @@ class _Count:
     def reached(self, progress: BadgeProgress) -> bool:
         return progress.count >= self.target
 
-    def standing(self, progress: BadgeProgress, at: datetime) -> tuple[Decimal, Decimal]:
+    def standing(
+        self, progress: BadgeProgress, at: datetime, tz: tzinfo
+    ) -> tuple[Decimal, Decimal]:
         return Decimal(min(progress.count, self.target)), Decimal(self.target)
 
     def reset(self, progress: BadgeProgress) -> BadgeProgress:
@@ -113,7 +118,9 @@ class _Threshold:
     def reached(self, progress: BadgeProgress) -> bool:
         return progress.value >= self.target
 
-    def standing(self, progress: BadgeProgress, at: datetime) -> tuple[Decimal, Decimal]:
+    def standing(
+        self, progress: BadgeProgress, at: datetime, tz: tzinfo
+    ) -> tuple[Decimal, Decimal]:
         return min(progress.value, self.target), self.target
 
     def reset(self, progress: BadgeProgress) -> BadgeProgress:
@@ -159,8 +166,13 @@ class _Streak:
     def reached(self, progress: BadgeProgress) -> bool:
         return progress.count >= self.target
 
-    def standing(self, progress: BadgeProgress, at: datetime) -> tuple[Decimal, Decimal]:
-        return Decimal(min(progress.count, self.target)), Decimal(self.target)
+    def standing(
+        self, progress: BadgeProgress, at: datetime, tz: tzinfo
+    ) -> tuple[Decimal, Decimal]:
+        last = progress.period
+        broken = last is None or _period_index(at.astimezone(tz), self.per) > last + 1
+        current = 0 if broken else min(progress.count, self.target)
+        return Decimal(current), Decimal(self.target)
 
     def reset(self, progress: BadgeProgress) -> BadgeProgress:
         return attrs.evolve(progress, count=0)
@@ -187,27 +199,35 @@ class _Within:
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "key", term_text(self.span))
 
-    def _since(self, at: datetime) -> datetime:
-        return at - self.span
+    def _live(self, times: tuple[datetime, ...], at: datetime, tz: tzinfo) -> list[datetime]:
+        """The instants up to ``at`` whose window is still open at ``at``: an action
+        exactly ``span`` after another no longer counts together with it.  The span is
+        added on the programme's wall clock, like an expiry term."""
+        return [t for t in times if t <= at and at < after_wall_clock(t, self.span, tz)]
 
     def step(self, ctx: Context, progress: BadgeProgress, points: int) -> BadgeProgress:
         if not self.when(ctx):
             return progress
-        at = ctx.action.at
-        since = self._since(at)
-        times = tuple(sorted(t for t in (*progress.times, at) if t > since))
-        return attrs.evolve(progress, times=times[-self.target :])
+        at = ctx.action.at.astimezone(UTC)
+        times = tuple(sorted((*progress.times, at)))
+        live = self._live(times, at, ctx.tz)
+        # Keep what a later action may still count with: the latest ``target`` instants
+        # whose window is open at the latest one (older ones can never count again).
+        latest = times[-1]
+        kept = [t for t in times if latest < after_wall_clock(t, self.span, ctx.tz)]
+        return attrs.evolve(progress, count=len(live), times=tuple(kept[-self.target :]))
 
     def reached(self, progress: BadgeProgress) -> bool:
-        return len(progress.times) >= self.target
+        return progress.count >= self.target
 
-    def standing(self, progress: BadgeProgress, at: datetime) -> tuple[Decimal, Decimal]:
-        since = self._since(at)
-        live = sum(1 for t in progress.times if since < t <= at)
+    def standing(
+        self, progress: BadgeProgress, at: datetime, tz: tzinfo
+    ) -> tuple[Decimal, Decimal]:
+        live = len(self._live(progress.times, at.astimezone(UTC), tz))
         return Decimal(min(live, self.target)), Decimal(self.target)
 
     def reset(self, progress: BadgeProgress) -> BadgeProgress:
-        return attrs.evolve(progress, times=())
+        return attrs.evolve(progress, count=0, times=())
 
     def __repr__(self) -> str:
         what = "" if self.when is always else f" matching {self.when!r}"
@@ -220,7 +240,9 @@ def within(
     when: Condition | None = None,
 ) -> BadgeCriterion:
     """``target`` matching actions within any window of ``span`` ("5 weekend purchases
-    within 30 days")."""
+    within 30 days").  The window is open from an action until ``span`` after it on the
+    programme's wall clock (30 days stay 30 calendar days across a DST change), that
+    instant excluded."""
     return _Within(
         _positive(target, "target"),
         term(span, path="within"),

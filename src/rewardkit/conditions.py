@@ -131,9 +131,15 @@ def _key(value: object) -> object:
 
 def _orderable(left: object, right: object) -> bool:
     """Both numbers (bools excluded) or both strings."""
+    if type(left) is Decimal and type(right) is Decimal:
+        return True  # an amount against a threshold: the common case
     if isinstance(left, str) or isinstance(right, str):
         return isinstance(left, str) and isinstance(right, str)
-    return all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in (left, right))
+    return _number(left) and _number(right)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
 
 
 def _show(value: object) -> str:
@@ -151,19 +157,32 @@ class _Compare(_Condition):
     name: str | None
     op: str
     value: AttributeValue = attrs.field(eq=_key)
+    # Worked out once: the operator's function, and whether it orders or tests equality.
+    _test: Callable[[Any, Any], bool] = attrs.field(init=False, eq=False, repr=False)
+    _ordering: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_test", _OPERATORS[self.op])
+        object.__setattr__(self, "_ordering", self.op in _ORDERINGS)
 
     def __call__(self, ctx: Context, /) -> bool:
         action = ctx.action
         actual: AttributeValue
-        if self.name is None and action.amount is not None:
+        if self.name is None:
+            if action.amount is None:
+                return False
             actual = action.amount
-        elif self.name is not None and self.name in action.attributes:
-            actual = action.attributes[self.name]
         else:
-            return False
-        if self.op in _ORDERINGS:
-            return _orderable(actual, self.value) and _OPERATORS[self.op](actual, self.value)
-        return (_key(actual) == _key(self.value)) == (self.op == "==")
+            attributes = action.attributes
+            if self.name not in attributes:
+                return False
+            actual = attributes[self.name]
+        value = self.value
+        if self._ordering:
+            return _orderable(actual, value) and self._test(actual, value)
+        if type(value) is str:  # only a str equals a str: no bool/number subtlety
+            return self._test(actual, value)
+        return (_key(actual) == _key(value)) == (self.op == "==")
 
     def _describe(self) -> str:
         subject = "amount" if self.name is None else f"attributes[{self.name!r}]"
@@ -202,12 +221,16 @@ class _AttributeIn(_Condition):
     name: str
     values: tuple[AttributeValue, ...] = attrs.field(eq=_key)
 
+    _keys: tuple[object, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_keys", tuple(map(_key, self.values)))
+
     def __call__(self, ctx: Context, /) -> bool:
         attributes = ctx.action.attributes
         if self.name not in attributes:
             return False
-        actual = attributes[self.name]
-        return _key(actual) in map(_key, self.values)
+        return _key(attributes[self.name]) in self._keys
 
     def _describe(self) -> str:
         return f"attributes[{self.name!r}] in {', '.join(map(_show, self.values))}"

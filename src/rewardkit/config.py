@@ -15,37 +15,41 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import tzinfo
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import attrs
 import cattrs
 
-from . import _config_conditions, _config_hooks, _config_policies, _config_rules, plugins
-from ._config_base import Loading, fail, loading, problems_from, relocate, suggestion
-from ._config_policies import Head
+from . import (
+    _config_conditions,
+    _config_hooks,
+    _config_play,
+    _config_policies,
+    _config_rules,
+    plugins,
+)
+from ._compose import Condition
+from ._config_base import fail, relocate
+from ._config_load import SECTIONS, Loader
+from .badges import Badge
 from .errors import Problem, ProgramError
 from .expiry import ExpiryPolicy, never_expire
+from .leaderboards import Leaderboard
 from .model import DEFAULT_CURRENCY
 from .nudges import NudgeSettings
 from .pending import Hold
 from .program import Program
-from .rewards import Reward, reward
-from .rules import EarningRule, Multiplier, fixed, multiplier
+from .raffles import Raffle
+from .rewards import Reward
+from .rules import EarningRule
 from .tiers import Ladder
 
 __all__ = ["SECTIONS", "dump_program", "load_program", "make_converter", "read_program"]
-
-SECTIONS: Final = ("program", "rules", "expiry", "tiers", "rewards", "nudges")
-"""The top-level tables of a programme file, in the order they are written."""
-
-T = TypeVar("T")
-Rule = EarningRule | Multiplier
 
 
 def make_converter() -> cattrs.Converter:
@@ -60,6 +64,7 @@ def make_converter() -> cattrs.Converter:
     _config_conditions.install(converter)
     _config_rules.install(converter)
     _config_policies.install(converter)
+    _config_play.install(converter)
     return converter
 
 
@@ -113,196 +118,7 @@ def load_program(source: str | os.PathLike[str] | Mapping[str, Any]) -> Program:
     """
     plugins.load_entry_points()
     data = source if isinstance(source, Mapping) else read_program(source)
-    return _Loader(data, _converter()).program()
-
-
-class _Loader:
-    """One load: each part is structured on its own, so one bad rule does not hide the
-    problems of the others; cross-references are checked once every part is known."""
-
-    def __init__(self, data: object, converter: cattrs.Converter) -> None:
-        self.data = data
-        self.converter = converter
-        self.problems: list[Problem] = []
-        self.failed: set[str] = set()  # paths whose problems are already reported
-        self.currencies_known = True
-
-    def attempt(self, path: str, build: Callable[[], T]) -> T | None:
-        try:
-            return build()
-        except Exception as error:
-            self.problems.extend(problems_from(error, path))
-            self.failed.add(path)
-            return None
-
-    def structure(self, path: str, value: object, kind: Any) -> Any:
-        return self.attempt(path, lambda: self.converter.structure(value, kind))
-
-    def items(self, section: str, kind: Any) -> list[Any]:
-        """Each item of an array of tables, ``None`` for those that failed."""
-        if not isinstance(self.data, Mapping) or section not in self.data:
-            return []
-        raw = self.data[section]
-        if not isinstance(raw, (list, tuple)):
-            self.problems.append(
-                Problem(section, f"expected a list of tables ([[{section}]]), got {raw!r}")
-            )
-            self.failed.add(section)
-            return []
-        return [self.structure(f"{section}[{i}]", item, kind) for i, item in enumerate(raw)]
-
-    def head(self) -> Head | None:
-        assert isinstance(self.data, Mapping)
-        if "program" not in self.data:
-            self.problems.append(
-                Problem("program", "is required: a [program] table with the programme's name")
-            )
-            self.failed.add("program")
-            return None
-        head: Head | None = self.structure("program", self.data["program"], Head)
-        return head
-
-    def currencies(self, head: Head | None) -> tuple[str, ...] | None:
-        """The programme's currencies, from a [program] that failed too when its list is
-        well formed; ``None`` when they are unknown."""
-        if head is not None:
-            return head.currencies
-        raw = _raw(self.data, "program")
-        listed = _raw(raw, "currencies") if isinstance(raw, Mapping) else None
-        if listed is None and isinstance(raw, Mapping):
-            return (DEFAULT_CURRENCY,)
-        if isinstance(listed, list) and listed and all(isinstance(c, str) for c in listed):
-            return tuple(listed)
-        return None
-
-    def levels(self, tiers: Ladder | None) -> tuple[str, ...] | None:
-        """The tier levels ``tier`` conditions may name; ``None`` when [tiers] failed."""
-        if "tiers" in self.failed:
-            return None
-        return tuple(lvl.id for lvl in tiers.levels) if tiers else ()
-
-    def program(self) -> Program:
-        data = self.data
-        if not isinstance(data, Mapping):
-            raise fail(
-                "", f"a programme is a table of sections ({', '.join(SECTIONS)}), got {data!r}"
-            )
-        for key in data:
-            if key not in SECTIONS:
-                self.problems.append(
-                    Problem("", f"unknown section {key!r}{suggestion(key, SECTIONS)}")
-                )
-        head = self.head()
-        currencies = self.currencies(head)
-        self.currencies_known = currencies is not None
-        currency = currencies[0] if currencies else DEFAULT_CURRENCY
-        tiers = self.section("tiers", Ladder)
-        token = loading.set(Loading(currency=currency, levels=self.levels(tiers)))
-        try:
-            rules = self.items("rules", EarningRule)
-            expiry = self.section("expiry", ExpiryPolicy)
-            rewards = self.items("rewards", Reward)
-            nudges = self.section("nudges", NudgeSettings)
-        finally:
-            loading.reset(token)
-        parts: dict[str, Any] = {
-            "name": head.name if head else "?",
-            "timezone": head.timezone if head else "UTC",
-            "currencies": currencies or (currency,),
-            "pending": head.pending if head else None,
-            "expiry": expiry or never_expire,
-            "tiers": tiers,
-            "nudges": nudges or NudgeSettings(),
-        }
-        if self.problems:
-            self.cross_references(parts, rules, rewards, currency)
-            raise ProgramError(self.in_file_order(self.problems))
-        try:
-            return Program(rules=rules, rewards=rewards, **parts)
-        except ProgramError as error:
-            raise ProgramError(self.in_file_order(error.problems)) from None
-
-    def section(self, name: str, kind: Any) -> Any:
-        """An optional table, structured; ``None`` when absent or when it failed."""
-        assert isinstance(self.data, Mapping)
-        return self.structure(name, self.data[name], kind) if name in self.data else None
-
-    def cross_references(
-        self, parts: dict[str, Any], rules: list[Any], rewards: list[Any], currency: str
-    ) -> None:
-        """The programme's own checks (duplicate ids, targets, currencies, tiers), with
-        stand-ins for the parts that failed, keeping only the problems not yet reported."""
-        raw_rules = self.raw("rules")
-        raw_rewards = self.raw("rewards")
-        stand_in_rules = [
-            rule if rule is not None else _stand_in_rule(i, raw_rules[i], currency)
-            for i, rule in enumerate(rules)
-        ]
-        stand_in_rewards = [
-            item if item is not None else _stand_in_reward(i, raw_rewards[i], currency)
-            for i, item in enumerate(rewards)
-        ]
-        try:
-            Program(rules=stand_in_rules, rewards=stand_in_rewards, **parts)
-        except ProgramError as error:
-            self.problems.extend(p for p in error.problems if not self.repeats(p))
-
-    def raw(self, section: str) -> list[Any]:
-        assert isinstance(self.data, Mapping)
-        value = self.data.get(section, [])
-        return list(value) if isinstance(value, (list, tuple)) else []
-
-    def repeats(self, problem: Problem) -> bool:
-        """Whether a cross-reference problem only repeats one already reported: a reward
-        naming a level of tiers that failed, a currency of a [program] that failed."""
-        if problem.path.endswith(".min_tier"):
-            return "tiers" in self.failed
-        return problem.path.endswith(".currency") and not self.currencies_known
-
-    def in_file_order(self, problems: tuple[Problem, ...] | list[Problem]) -> list[Problem]:
-        """Problems sorted by section (as the file orders them), then by item."""
-        order = (
-            {key: i for i, key in enumerate(self.data)} if isinstance(self.data, Mapping) else {}
-        )
-
-        def key(problem: Problem) -> tuple[int, int]:
-            match = re.match(r"(\w+)(?:\[(\d+)\])?", problem.path)
-            if match is None:
-                return (-1, -1)
-            return (order.get(match.group(1), len(order)), int(match.group(2) or -1))
-
-        return sorted(problems, key=key)
-
-
-def _raw(raw: object, key: str) -> object:
-    return raw.get(key) if isinstance(raw, Mapping) else None
-
-
-def _raw_text(raw: object, key: str, fallback: str | None) -> Any:
-    value = _raw(raw, key)
-    return value if isinstance(value, str) and value.strip() else fallback
-
-
-def _stand_in_rule(i: int, raw: object, currency: str) -> Rule:
-    """A rule in place of one that failed, keeping the id, currency and targets it names
-    (so the programme still checks them) when they are well formed."""
-    rule_id = _raw_text(raw, "id", f"<rules[{i}]>")
-    if _raw(raw, "type") == "multiplier":
-        targets = _raw(raw, "targets")
-        if isinstance(targets, list) and targets and all(isinstance(t, str) for t in targets):
-            return multiplier(rule_id, factor=1, targets=targets)
-        return multiplier(rule_id, factor=1)
-    return fixed(rule_id, points=1, currency=_raw_text(raw, "currency", currency))
-
-
-def _stand_in_reward(i: int, raw: object, currency: str) -> Reward:
-    """A reward in place of one that failed, keeping its id, currency and minimum tier."""
-    return reward(
-        _raw_text(raw, "id", f"<rewards[{i}]>"),
-        cost=1,
-        currency=_raw_text(raw, "currency", currency),
-        min_tier=_raw_text(raw, "min_tier", None),
-    )
+    return Loader(data, _converter()).program()
 
 
 # ---------------------------------------------------------------- dumping
@@ -327,12 +143,15 @@ def dump_program(program: Program) -> dict[str, Any]:
             problems.extend(relocate(error, path))
             return None
 
-    def item(path: str, value: object, kind: Any) -> Any:
-        """A rule or a reward: its currency is left out when it is the default."""
-        data = part(path, value, kind)
-        if isinstance(data, dict) and data.get("currency") == program.currency:
-            del data["currency"]
-        return data
+    def items(section: str, values: tuple[Any, ...], kind: Any) -> list[Any]:
+        """A list of tables; an item's currency is left out when it is the default."""
+        found = []
+        for i, value in enumerate(values):
+            data = part(f"{section}[{i}]", value, kind)
+            if isinstance(data, dict) and data.get("currency") == program.currency:
+                del data["currency"]
+            found.append(data)
+        return found
 
     timezone: object = program.timezone
     head: dict[str, Any] = {
@@ -346,14 +165,25 @@ def dump_program(program: Program) -> dict[str, Any]:
     if program.pending is not None:
         head["pending"] = part("program.pending", program.pending, Hold)
     data: dict[str, Any] = {"program": head}
+    if program.segments:
+        data["segments"] = {
+            name: part(f"segments.{name}", cond, Condition)
+            for name, cond in program.segments.items()
+        }
     if program.rules:
-        data["rules"] = [item(f"rules[{i}]", r, EarningRule) for i, r in enumerate(program.rules)]
+        data["rules"] = items("rules", program.rules, EarningRule)
     if program.expiry != never_expire:
         data["expiry"] = part("expiry", program.expiry, ExpiryPolicy)
     if program.tiers is not None:
         data["tiers"] = part("tiers", program.tiers, Ladder)
-    if program.rewards:
-        data["rewards"] = [item(f"rewards[{i}]", r, Reward) for i, r in enumerate(program.rewards)]
+    for section, kind in (
+        ("rewards", Reward),
+        ("badges", Badge),
+        ("raffles", Raffle),
+        ("leaderboards", Leaderboard),
+    ):
+        if getattr(program, section):
+            data[section] = items(section, getattr(program, section), kind)
     nudges = part("nudges", program.nudges, NudgeSettings)
     if nudges:
         data["nudges"] = nudges
@@ -363,9 +193,7 @@ def dump_program(program: Program) -> dict[str, Any]:
     return data
 
 
-_MAPPED: Final = frozenset(
-    {"name", "timezone", "rules", "rewards", "currencies", "expiry", "tiers", "pending", "nudges"}
-)
+_MAPPED: Final = frozenset({"name", "timezone", "currencies", "pending", *SECTIONS} - {"program"})
 
 
 def _unmapped(program: Program) -> list[Problem]:

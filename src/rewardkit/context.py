@@ -39,4 +39,4 @@ class Context:
         segments: Mapping[str, Callable[[Context], object]] = _NO_SEGMENTS,
     ) -> Context:
         local = action.at.astimezone(tz)
-        return cls(action=action, member=member, tz=tz, local=local, segments=segments)
+        return cls(action, member, tz, local, segments)

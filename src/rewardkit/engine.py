@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
+from typing import TypeVar
 
 import attrs
 
@@ -18,6 +20,7 @@ from . import _tiering
 from ._book import Book, spend_order
 from ._caps import Usage
 from ._earning import Limits, base_awards, bonus_awards, floor
+from ._plan import plan_of
 from ._play import FollowUp, award_badges, award_tickets, pay_referral
 from ._values import money
 from .context import Context
@@ -27,6 +30,7 @@ from .errors import (
     RewardUnavailable,
     UnknownAction,
 )
+from .events import BadgeAwarded
 from .model import (
     Action,
     Award,
@@ -37,8 +41,8 @@ from .model import (
     PointsReversed,
     Reversal,
     RewardRedeemed,
+    ScoreChange,
 )
-from .pending import Hold
 from .program import Program
 
 __all__ = [
@@ -67,23 +71,19 @@ from ._timeline import (
     utc,
 )
 
+T = TypeVar("T")
+
 # ---------------------------------------------------------------- earning
 
 
-def _lot(program: Program, action: Action, award: Award, hold: Hold | None, at: datetime) -> Lot:
-    release_at = None if hold is None else hold.release_at(at, program.tz)
-    return Lot(
-        id=f"{action.id}#{award.rule}",
-        currency=award.currency,
-        points=award.points,
-        remaining=award.points,
-        earned_at=at,
-        expires_at=None if hold else expiry_of(program, at, at),
-        action=action.id,
-        rule=award.rule,
-        pending=hold is not None,
-        release_at=release_at,
-    )
+def _with(mapping: Mapping[str, T], key: str, value: T) -> Mapping[str, T]:
+    """A frozen ``mapping`` (sorted by key) with ``key`` set to ``value``, sorted too."""
+    items = dict(mapping)
+    known = key in items
+    items[key] = value
+    if not known and len(items) > 1:
+        items = dict(sorted(items.items()))
+    return MappingProxyType(items)
 
 
 def evaluate(
@@ -100,37 +100,64 @@ def evaluate(
     if action.member != state.id:
         raise InvalidAction("member", action.member, f"does not match the state of {state.id!r}")
     at = utc(action.at)
+    kind = action.kind
+    plan = plan_of(program)
     book = Book(state, at, action.id)
     advance_book(program, book, at)
-    now = book.next_state()
+    now = state if book.untouched else book.next_state()
     ctx = Context.of(action, now, program.tz, program.segments)
     limits = Limits(Usage(now.usage, ctx.local), budgets or {})
     base = base_awards(program, ctx, limits)
-    held = [(award, program.hold_for(rule)) for award, rule in base]
-    awards = held + bonus_awards(program, ctx, limits, base)
+    awards = base + bonus_awards(program, ctx, limits, base)
     ladder = program.tiers
     qualifies = ladder is not None and ladder.qualifying(ctx)
-    counted = 0
+    currency = program.currency
+    counted = earned = 0
+    expires_at: datetime | None = None
     for award, hold in awards:
-        if award.points <= 0:
+        points = award.points
+        if award.currency == currency:
+            earned += points
+        if points <= 0:
             continue
-        lot = _lot(program, action, award, hold, at)
-        counts_now = hold is None or (ladder is not None and ladder.count_pending)
-        in_metric = qualifies and award.currency == program.currency
-        if in_metric and counts_now:
-            counted += award.points
+        in_metric = qualifies and award.currency == currency
+        lot_id = f"{action.id}#{award.rule}"
         if hold is None:
+            if expires_at is None:
+                expires_at = expiry_of(program, at, at)
+            if in_metric:
+                counted += points
+            lot = Lot(lot_id, award.currency, points, points, at, expires_at, action.id, award.rule)
             book.credit(lot)
-        else:
-            # Only a points metric counts held points at their release; an amount or a
-            # count is the action's, counted once below.
-            points_metric = ladder is not None and ladder.metric == "points_earned"
-            credit = in_metric and not counts_now and points_metric
-            book.hold(attrs.evolve(lot, tier_credit=credit))
-    earned = sum(a.points for a, _ in awards if a.currency == program.currency)
-    follow_up = pay_referral(program, book, ctx)
-    badges = award_badges(program, book, ctx, earned)
-    tickets, ticket_counters = award_tickets(program, book, ctx)
+            continue
+        counts_now = ladder is not None and ladder.count_pending
+        if in_metric and counts_now:
+            counted += points
+        # Only a points metric counts held points at their release; an amount or a
+        # count is the action's, counted once below.
+        points_metric = ladder is not None and ladder.metric == "points_earned"
+        credit = in_metric and not counts_now and points_metric
+        release_at = hold.release_at(at, program.tz)
+        lot = Lot(
+            lot_id,
+            award.currency,
+            points,
+            points,
+            at,
+            None,
+            action.id,
+            award.rule,
+            pending=True,
+            release_at=release_at,
+            tier_credit=credit,
+        )
+        book.hold(lot)
+    follow_up = pay_referral(program, book, ctx) if now.referred_by is not None else None
+    badges = award_badges(program, book, ctx, earned) if program.badges else now.badges
+    tickets: Mapping[str, int] = now.tickets
+    ticket_counters: Sequence[CounterChange] = ()
+    if plan.kind(kind).tickets:
+        tickets, ticket_counters = award_tickets(program, book, ctx)
     last = at if now.last_activity is None else max(now.last_activity, at)
     refresh_expiry(program, book, last)
     if ladder is not None and qualifies:
@@ -138,26 +165,34 @@ def evaluate(
         _tiering.touch(program, book, at)
         _tiering.contribute(program, book, at, contribution)
         _tiering.qualify(program, book, at, action.id)
-    kinds = dict(now.kinds)
-    kinds[action.kind] = kinds.get(action.kind, 0) + 1
-    activity = dict(now.activity)
-    activity[action.kind] = max(activity.get(action.kind, at), at)
+    seen = now.activity.get(kind)
     next_state = book.next_state(
-        kinds=kinds,
-        spent=now.spent + (action.amount or 0),
+        kinds=_with(now.kinds, kind, now.kinds.get(kind, 0) + 1),
+        spent=now.spent if action.amount is None else now.spent + action.amount,
         first_seen=at if now.first_seen is None else min(now.first_seen, at),
         last_activity=last,
-        activity=activity,
+        activity=now.activity if seen is not None and seen >= at else _with(now.activity, kind, at),
         usage=limits.usage.frozen(),
         last_earned=earned if earned > 0 else now.last_earned,
         badges=badges,
         tickets=tickets,
         referral_rewarded=now.referral_rewarded or follow_up is not None,
     )
-    outcome = attrs.evolve(book.outcome(program.currency), awards=tuple(a for a, _ in awards))
+    outcome = book.outcome(currency, tuple(a for a, _ in awards))
     counters = (*limits.changes(), *ticket_counters)
     follow_ups = () if follow_up is None else (follow_up,)
-    return Evaluation(next_state, outcome, counters, follow_ups)
+    scores: tuple[ScoreChange, ...] = ()
+    if program.leaderboards:
+        awarded = sum(1 for event in book.events if isinstance(event, BadgeAwarded))
+        scores = _scores(program, ctx, earned, awarded)
+    return Evaluation(next_state, outcome, counters, follow_ups=follow_ups, scores=scores)
+
+
+def _scores(
+    program: Program, ctx: Context, points: int, badges: int, sign: int = 1
+) -> tuple[ScoreChange, ...]:
+    changes = (board.change(ctx, points, badges) for board in program.leaderboards)
+    return tuple(change for change in changes if change is not None)
 
 
 # ---------------------------------------------------------------- redeeming
@@ -308,6 +343,37 @@ def reverse(
     spent = state.spent
     if action.amount is not None:
         spent = max(state.spent - newly_refunded, Decimal(0))
-    return Evaluation(
-        book.next_state(reversals=reversals, spent=spent), book.outcome(program.currency)
+    scores = _reversal_scores(
+        program,
+        action,
+        book.next_state(),
+        owed.get(program.currency, 0),
+        Decimal(newly_refunded),
+        complete,
     )
+    return Evaluation(
+        book.next_state(reversals=reversals, spent=spent),
+        book.outcome(program.currency),
+        scores=scores,
+    )
+
+
+def _reversal_scores(
+    program: Program,
+    action: Action,
+    state: MemberState,
+    points: int,
+    refunded: Decimal,
+    complete: bool,
+) -> tuple[ScoreChange, ...]:
+    """Leaderboards lose what a refund takes back, in the original action's period."""
+    changes = []
+    for board in program.leaderboards:
+        if board.metric == "badges" or (board.metric == "actions" and not complete):
+            continue
+        refund = attrs.evolve(action, amount=refunded) if action.amount is not None else action
+        ctx = Context.of(refund, state, program.tz, program.segments)
+        change = board.change(ctx, points, 0, sign=-1)
+        if change is not None:
+            changes.append(change)
+    return tuple(changes)

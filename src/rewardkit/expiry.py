@@ -9,8 +9,9 @@ happens in the programme's zone (Jan 31 + 1 month = Feb 28; a 12:00 expiry stays
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Protocol, runtime_checkable
 
 import attrs
@@ -82,14 +83,139 @@ def term_text(value: relativedelta) -> str:
     return " ".join(parts) or "0 days"
 
 
+def _relative_only(span: relativedelta) -> bool:
+    """``span`` moves by amounts only (no absolute year, month, day, time, weekday or
+    leap days): what :func:`term` makes."""
+    return (
+        span.year is None
+        and span.month is None
+        and span.day is None
+        and span.hour is None
+        and span.minute is None
+        and span.second is None
+        and span.microsecond is None
+        and span.weekday is None
+        and not span.leapdays
+    )
+
+
+def shift_calendar(wall: datetime, years: int, months: int, days: int) -> datetime:
+    """``wall`` + ``relativedelta(years=years, months=months, days=days)``, computed the
+    same way (the day is clamped to the target month's length) without building one."""
+    if years or months:
+        index = wall.year * 12 + wall.month - 1 + years * 12 + months
+        year, month = divmod(index, 12)
+        month += 1
+        day = wall.day
+        if day > 28:
+            day = min(day, monthrange(year, month)[1])
+        wall = wall.replace(year=year, month=month, day=day)
+    return wall + timedelta(days=days) if days else wall
+
+
+def wall_shift(wall: datetime, span: relativedelta, sign: int = 1) -> datetime:
+    """``wall + span`` (``sign`` -1: ``wall - span``), all of it on the wall clock."""
+    if not _relative_only(span):
+        return wall + span if sign > 0 else wall - span
+    moved = shift_calendar(wall, sign * span.years, sign * span.months, sign * span.days)
+    elapsed = timedelta(
+        hours=span.hours,
+        minutes=span.minutes,
+        seconds=span.seconds,
+        microseconds=span.microseconds,
+    )
+    return moved + elapsed if sign > 0 else moved - elapsed
+
+
 def after_wall_clock(instant: datetime, span: relativedelta, tz: tzinfo) -> datetime:
     """``instant`` + ``span`` as a UTC instant: years, months and days move the
     programme's calendar (Jan 31 + 1 month = Feb 28; noon stays noon across DST),
     hours, minutes and seconds are elapsed time (1 hour is 3,600 s, DST or not)."""
-    calendar = relativedelta(years=span.years, months=span.months, days=span.days)
-    elapsed = timedelta(hours=span.hours, minutes=span.minutes, seconds=span.seconds)
-    wall = instant.astimezone(tz).replace(tzinfo=None) + calendar
-    return resolve_local(wall, tz).astimezone(UTC) + elapsed
+    local = instant.astimezone(tz)
+    key = (tz, local.toordinal(), 1, span.years, span.months, span.days)
+    shift = _SHIFTS.get(key)
+    if shift is None:
+        wall = shift_calendar(local.replace(tzinfo=None), span.years, span.months, span.days)
+        moved = resolve_local(wall, tz).astimezone(UTC)
+        shift = _remember(key, tz, local, wall, moved - instant)
+        if shift is None:
+            return moved + _elapsed(span)
+    return (instant + shift).astimezone(UTC) + _elapsed(span)
+
+
+def before_wall_clock(instant: datetime, span: relativedelta, tz: tzinfo) -> datetime:
+    """``instant`` - ``span`` on the wall clock in ``tz``, as a UTC instant (a wall time
+    a clock change skipped resolves to the change)."""
+    local = instant.astimezone(tz)
+    calendar = _calendar_only(span)
+    key = (tz, local.toordinal(), -1, span.years, span.months, span.days)
+    shift = _SHIFTS.get(key) if calendar else None
+    if shift is not None:
+        return (instant + shift).astimezone(UTC)
+    wall = wall_shift(local.replace(tzinfo=None), span, -1)
+    moved = resolve_local(wall, tz).astimezone(UTC)
+    if calendar:
+        _remember(key, tz, local, wall, moved - instant)
+    return moved
+
+
+def _calendar_only(span: relativedelta) -> bool:
+    """``span`` moves by years, months and days only (the answer kept per span)."""
+    known = _CALENDAR_ONLY.get(id(span))
+    if known is not None and known[0] is span:
+        return known[1]
+    answer = _relative_only(span) and not (
+        span.hours or span.minutes or span.seconds or span.microseconds
+    )
+    if len(_CALENDAR_ONLY) >= _KEPT:
+        _CALENDAR_ONLY.clear()
+    _CALENDAR_ONLY[id(span)] = (span, answer)  # the span is kept: its id stays its own
+    return answer
+
+
+def _elapsed(span: relativedelta) -> timedelta:
+    if span.hours or span.minutes or span.seconds:
+        return timedelta(hours=span.hours, minutes=span.minutes, seconds=span.seconds)
+    return _NOTHING
+
+
+def _remember(
+    key: tuple[object, ...], tz: tzinfo, local: datetime, wall: datetime, shift: timedelta
+) -> timedelta | None:
+    """Keep how far a calendar move took an instant of ``local``'s day to ``wall``'s
+    day, when neither day has a clock change: every instant of the day then moves
+    alike, so the next ones skip the calendar arithmetic and DST resolution."""
+    if not (_steady(tz, local.date()) and _steady(tz, wall.date())):
+        return None
+    if len(_SHIFTS) >= _KEPT:
+        _SHIFTS.clear()
+    _SHIFTS[key] = shift
+    return shift
+
+
+# (zone, local day, direction, years, months, days) -> how far every instant of that
+# day moves.  Most calls of a day share one; working it out is the cost of a call.
+_SHIFTS: dict[tuple[object, ...], timedelta] = {}
+_STEADY: dict[tuple[tzinfo, date], bool] = {}
+_CALENDAR_ONLY: dict[int, tuple[relativedelta, bool]] = {}
+_KEPT = 8192
+_HALF_HOUR = timedelta(minutes=30)
+_NOTHING = timedelta(0)
+
+
+def _steady(tz: tzinfo, day: date) -> bool:
+    """The clocks in ``tz`` keep one UTC offset all through ``day`` (read every half
+    hour: a change, or a gap or a repeated hour, shows as another offset at the next
+    reading; no zone changes its offset and back within 30 minutes)."""
+    found = _STEADY.get((tz, day))
+    if found is None:
+        start = datetime.combine(day, time(), tz)
+        first = start.utcoffset()
+        found = all((start + step * _HALF_HOUR).utcoffset() == first for step in range(1, 49))
+        if len(_STEADY) >= _KEPT:
+            _STEADY.clear()
+        _STEADY[(tz, day)] = found
+    return found
 
 
 @runtime_checkable

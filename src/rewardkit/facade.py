@@ -18,6 +18,7 @@ import attrs
 
 from . import _codec
 from ._earning import budget_keys
+from ._facade_boards import BoardCalls
 from ._facade_play import PlayCalls
 from ._values import aware, identifier, money
 from .engine import Evaluation, advance, confirm, evaluate, redeem, reverse
@@ -61,12 +62,19 @@ def _plain_decimal(value: Decimal) -> str:
 
 
 def _action_request(action: Action) -> dict[str, Any]:
-    """An action's canonical content: the same instant in any zone, 12.5 == 12.50."""
-    data: dict[str, Any] = _codec.to_data(action)
-    data["at"] = action.at.astimezone(UTC).isoformat()
-    if action.amount is not None:
-        data["amount"] = _plain_decimal(action.amount)
-    return data
+    """An action's canonical content: the same instant in any zone, 12.5 == 12.50.
+
+    Already what JSON gives back (strings, numbers, lists, dicts), so that a stored
+    receipt's request compares equal to it without a round trip through JSON."""
+    amount = action.amount
+    return {
+        "id": action.id,
+        "member": action.member,
+        "kind": action.kind,
+        "at": action.at.astimezone(UTC).isoformat(),
+        "amount": None if amount is None else _plain_decimal(amount),
+        "attributes": _codec.attributes_data(action.attributes),
+    }
 
 
 def _differing_field(stored: Mapping[str, Any], given: Mapping[str, Any]) -> str:
@@ -76,7 +84,7 @@ def _differing_field(stored: Mapping[str, Any], given: Mapping[str, Any]) -> str
     return ""
 
 
-class Rewards(PlayCalls):
+class Rewards(PlayCalls, BoardCalls):
     """A loyalty programme running on a store.
 
     >>> kit = Rewards(program)                          # in memory
@@ -113,8 +121,9 @@ class Rewards(PlayCalls):
             used = {rule: self.store.counter(key) for rule, key in budgeted.items()}
             return evaluate(self.program, state, action, budgets=used)
 
-        outcome = self._handle("record", action.id, action.member, request, run)
-        self._pay_referrers(outcome)
+        outcome = self._handle("record", action.id, action.member, request, run, canonical=True)
+        if outcome.events and self.program.referral_rules_for(action.kind):
+            self._pay_referrers(outcome)
         return outcome
 
     def redeem(self, member: str, reward: str, *, id: str, at: datetime | None = None) -> Outcome:
@@ -184,7 +193,9 @@ class Rewards(PlayCalls):
         if replay is not None:
             return replay
         state = self.store.load(action.member).state
-        return evaluate(self.program, state, action).outcome
+        budgeted = budget_keys(self.program, action.kind)
+        used = {rule: self.store.counter(key) for rule, key in budgeted.items()}
+        return evaluate(self.program, state, action, budgets=used).outcome
 
     def balance(
         self, member: str, at: datetime | None = None, *, currency: str | None = None
@@ -336,6 +347,7 @@ class Rewards(PlayCalls):
             receipt=receipt,
             counters=result.counters,
             events=result.outcome.events,
+            scores=result.scores,
         )
 
     def _try_commit(self, unit: Commit, attempt: int) -> bool:
@@ -374,9 +386,13 @@ class Rewards(PlayCalls):
         member: str,
         request: Mapping[str, Any],
         run: Callable[[MemberState], Evaluation],
+        *,
+        canonical: bool = False,
     ) -> Outcome:
-        # Canonicalise once so a stored receipt compares equal to a new request.
-        request = _codec.from_json_text(_codec.canonical_json(request))
+        # Canonicalise once so a stored receipt compares equal to a new request (unless
+        # the caller built it canonical: the same values JSON gives back).
+        if not canonical:
+            request = _codec.from_json_text(_codec.canonical_json(request))
         for attempt in range(self._max_attempts):
             replay = self._replayed(operation, request_id, request)
             if replay is not None:

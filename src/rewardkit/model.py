@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 import attrs
 
@@ -52,12 +54,16 @@ __all__ = [
     "PointsReversed",
     "Reversal",
     "RewardRedeemed",
+    "ScoreChange",
     "SweepReport",
     "TierChanged",
     "TierStatus",
 ]
 
 DEFAULT_CURRENCY = "points"
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _optional_money(value: object) -> Decimal | None:
@@ -80,30 +86,43 @@ def _instant(value: object) -> datetime:
     return aware(value, "at")
 
 
-def _counts(value: Mapping[str, int]) -> Mapping[str, int]:
+def frozen(value: Mapping[K, V]) -> Mapping[K, V]:
+    """``value`` as a read-only mapping sorted by key; one that already is (what the
+    engine hands on from state to state) is kept as it is, not copied."""
+    if type(value) is MappingProxyType and (len(value) < 2 or _sorted_keys(value)):
+        return value
     return freeze(value)
+
+
+def _sorted_keys(value: Mapping[K, V]) -> bool:
+    keys = list(value)
+    return keys == sorted(keys)  # type: ignore[type-var]
+
+
+def _counts(value: Mapping[str, int]) -> Mapping[str, int]:
+    return frozen(value)
 
 
 def _usages(value: Mapping[str, tuple[CapUsage, ...]]) -> Mapping[str, tuple[CapUsage, ...]]:
-    return freeze(value)
+    return frozen(value)
 
 
 def _reversals(value: Mapping[str, Reversal]) -> Mapping[str, Reversal]:
-    return freeze(value)
+    return frozen(value)
 
 
 def _instants(value: Mapping[str, datetime]) -> Mapping[str, datetime]:
-    return freeze(value)
+    return frozen(value)
 
 
 def _progress(
     value: Mapping[str, tuple[Decimal, Decimal]],
 ) -> Mapping[str, tuple[Decimal, Decimal]]:
-    return freeze(value)
+    return frozen(value)
 
 
 def _badges(value: Mapping[str, BadgeState]) -> Mapping[str, BadgeState]:
-    return freeze(value)
+    return frozen(value)
 
 
 @attrs.frozen
@@ -175,6 +194,8 @@ class Lot:
     pending: bool = False
     release_at: datetime | None = None
     tier_credit: bool = False  # held points that count for tiers once released
+    # Derived: the lot as stored data, made on its first commit (never compared).
+    _data: Any = attrs.field(init=False, default=None, eq=False, repr=False, hash=False)
 
     def usable_at(self, at: datetime) -> bool:
         return (
@@ -190,13 +211,15 @@ class Contribution:
 
     at: datetime
     value: Decimal
+    # Derived: the contribution as stored data, made on its first commit.
+    _data: Any = attrs.field(init=False, default=None, eq=False, repr=False, hash=False)
 
 
 @attrs.frozen
 class BadgeProgress:
     """Where a member stands on one badge's criterion (the fields each criterion uses)."""
 
-    count: int = 0  # matching actions (count), or the current streak length (streak)
+    count: int = 0  # matching actions (count; within: in the latest one's window), or streak length
     value: Decimal = Decimal(0)  # the metric so far (threshold)
     period: int | None = None  # index of the last streak period with a matching action
     times: tuple[datetime, ...] = ()  # matching instants still inside the window (within)
@@ -267,6 +290,11 @@ class MemberState:
     tickets: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     referred_by: str | None = None  # the member who referred this one
     referral_rewarded: bool = False  # the referral bonus was paid (once per referred member)
+    # Derived, never compared nor stored: next_due() once computed (``...``: not yet), and
+    # whether ``lots`` are known to be in spending order with none empty and ``metric``
+    # in time order (as the engine leaves them), so the next call need not sort them.
+    _due: Any = attrs.field(init=False, default=..., eq=False, repr=False, hash=False)
+    _canonical: bool = attrs.field(init=False, default=False, eq=False, repr=False, hash=False)
 
     def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
         """Spendable points in ``currency`` (not pending; not expired at ``at``)."""
@@ -290,13 +318,18 @@ class MemberState:
     def next_due(self) -> datetime | None:
         """The next instant at which time alone changes this member (an expiry, a
         release, a tier review): what stores index so sweeps touch only members due."""
+        known = self._due
+        if known is not ...:
+            return known  # type: ignore[no-any-return]
         instants = [lot.expires_at for lot in self.lots if lot.expires_at is not None]
         instants += [lot.release_at for lot in self.lots if lot.release_at is not None]
         if self.tier is not None:
             for instant in (self.tier.review_at, self.tier.grace_until):
                 if instant is not None:
                     instants.append(instant)
-        return min(instants) if instants else None
+        due = min(instants) if instants else None
+        object.__setattr__(self, "_due", due)
+        return due
 
     def debt(self, currency: str = DEFAULT_CURRENCY) -> int:
         return self.debts.get(currency, 0)
@@ -316,6 +349,18 @@ class CounterChange:
     key: str
     delta: int
     limit: int | None = None
+
+
+@attrs.frozen
+class ScoreChange:
+    """A change to one member's score on a leaderboard, in one period and group; the
+    store applies it atomically with the member's commit."""
+
+    board: str
+    period: str  # "all", or the period key ("2026-W10", "2026-03"...)
+    group: str  # "" when the board has no groups
+    member: str
+    delta: int
 
 
 @attrs.frozen
@@ -381,3 +426,44 @@ class SweepReport:
     expired: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     released: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     tier_changes: tuple[TierChanged, ...] = ()
+
+
+# ---------------------------------------------------------------- the engine's constructor
+
+
+def _replacer(cls: type[Any]) -> Any:
+    """A function building a copy of a ``cls`` instance with some fields replaced, that
+    skips the converters: for values already in their canonical form (frozen, sorted
+    mappings), which the engine hands on from one state to the next.  Derived fields
+    (``init=False``) start at their defaults unless given."""
+    fields = attrs.fields(cls)
+    names = [field.name.lstrip("_") for field in fields]
+    head = ", ".join(f"{name}=_KEEP" for name in names)
+    lines = [f"def replace(old, *, {head}):", "    new = _new(_cls)"]
+    for field, name in zip(fields, names, strict=True):
+        fallback = f"_default_{name}" if not field.init else f"old.{field.name}"
+        lines.append(f"    _set(new, {field.name!r}, {fallback} if {name} is _KEEP else {name})")
+    lines.append("    return new")
+    scope: dict[str, Any] = {
+        "_new": object.__new__,
+        "_set": object.__setattr__,
+        "_cls": cls,
+        "_KEEP": _KEEP,
+    }
+    for field, name in zip(fields, names, strict=True):
+        if not field.init:
+            scope[f"_default_{name}"] = field.default
+    exec("\n".join(lines), scope)  # the way attrs itself builds __init__
+    return scope["replace"]
+
+
+_KEEP = object()
+_replace_state = _replacer(MemberState)
+
+
+def replace_state(state: MemberState, **changes: Any) -> MemberState:
+    """``state`` with ``changes``, which must already be canonical: mappings frozen and
+    sorted by key (:func:`frozen`), tuples where the class has tuples.  Only the engine's
+    book calls this; everything else constructs states normally.  Derived fields are
+    named without their underscore (``canonical=True``)."""
+    return _replace_state(state, **changes)  # type: ignore[no-any-return]

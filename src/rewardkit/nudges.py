@@ -410,10 +410,11 @@ def _badge_within_reach(now: _Now) -> Nudge | None:
     best: tuple[Decimal, Any, Decimal, Decimal] | None = None
     for item in now.program.badges:
         record = now.state.badges.get(item.id)
-        if item.hidden or (record is not None and record.awarded and not item.repeatable):
+        earned = record is not None and record.awarded > 0
+        if (item.hidden and not earned) or (earned and not item.repeatable):
             continue
         progress = record.progress if record is not None else BadgeProgress()
-        current, target = item.criterion.standing(progress, now.at)
+        current, target = item.criterion.standing(progress, now.at, now.tz)
         share = current / target
         reachable = current < target and share >= now.settings.badge_share and share > 0
         if reachable and (best is None or share > best[0]):

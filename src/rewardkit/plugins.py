@@ -16,8 +16,9 @@ A plugin is an attrs class whose fields are its TOML fields, registered under a 
 after which ``type = "streak_bonus"`` works in a programme file, structured, validated and
 dumped by the same converter as the built-ins.  Four kinds exist: ``"rule"`` (an
 :class:`~rewardkit.rules.EarningRule`), ``"condition"`` (callable as ``condition(ctx) ->
-bool``), ``"expiry"`` (an :class:`~rewardkit.expiry.ExpiryPolicy`) and ``"badge"`` (badge
-criteria; reserved for the badges issue, nothing reads it yet).
+bool``), ``"expiry"`` (an :class:`~rewardkit.expiry.ExpiryPolicy`) and ``"badge"`` (a
+badge criterion, :class:`~rewardkit.badges.BadgeCriterion`, written
+``criterion = { type = "its_name", ... }``).
 
 Installed packages register through the ``rewardkit.plugins`` entry-point group: the
 group is read once, on the first :func:`~rewardkit.config.load_program` or
@@ -39,12 +40,14 @@ from .errors import Problem, ProgramError
 __all__ = [
     "BUILTIN_NAMES",
     "ENTRY_POINT_GROUP",
+    "REGISTER",
     "PluginKind",
     "load_entry_points",
     "lookup",
     "name_of",
     "names",
     "register",
+    "register_badge_criterion",
     "register_condition",
     "register_expiry",
     "register_rule",
@@ -56,7 +59,7 @@ KINDS: Final[tuple[PluginKind, ...]] = get_args(PluginKind)
 ENTRY_POINT_GROUP: Final = "rewardkit.plugins"
 
 BUILTIN_NAMES: Final[Mapping[PluginKind, frozenset[str]]] = {
-    "rule": frozenset({"fixed", "per_amount", "first_time", "multiplier"}),
+    "rule": frozenset({"fixed", "per_amount", "first_time", "multiplier", "tickets", "referral"}),
     "condition": frozenset(
         {
             "kind",
@@ -67,6 +70,10 @@ BUILTIN_NAMES: Final[Mapping[PluginKind, frozenset[str]]] = {
             "attribute",
             "amount",
             "tier",
+            "segment",
+            "spent_at_least",
+            "actions_at_least",
+            "inactive_for",
             "all",
             "any",
             "not",
@@ -75,7 +82,7 @@ BUILTIN_NAMES: Final[Mapping[PluginKind, frozenset[str]]] = {
         }
     ),
     "expiry": frozenset({"never", "fixed_term", "end_of_period", "inactivity", "earliest_of"}),
-    "badge": frozenset(),
+    "badge": frozenset({"count", "threshold", "streak", "within"}),
 }
 """The names the built-in types take in programme files; a plugin may not reuse them."""
 
@@ -84,8 +91,15 @@ _CONTRACTS: Final[Mapping[PluginKind, tuple[tuple[str, ...], str]]] = {
     "rule": (("id", "on", "currency", "caps", "points"), "rewardkit.EarningRule"),
     "condition": (("__call__",), "a condition: callable as condition(ctx) -> bool"),
     "expiry": (("expires_at", "uses_activity"), "rewardkit.ExpiryPolicy"),
-    "badge": ((), "a badge criterion"),
+    "badge": (("step", "reached", "standing", "reset"), "rewardkit.BadgeCriterion"),
 }
+REGISTER: Final[Mapping[PluginKind, str]] = {
+    "rule": "register_rule",
+    "condition": "register_condition",
+    "expiry": "register_expiry",
+    "badge": "register_badge_criterion",
+}
+"""The decorator, in the ``rewardkit`` namespace, that registers each kind."""
 
 T = TypeVar("T", bound=type)
 
@@ -183,6 +197,13 @@ def register_expiry(name: str) -> Callable[[T], T]:
     """Register an :class:`~rewardkit.expiry.ExpiryPolicy` class as ``type = name`` in
     an ``[expiry]`` table."""
     return register("expiry", name)
+
+
+def register_badge_criterion(name: str) -> Callable[[T], T]:
+    """Register a badge criterion class (``step``, ``reached``, ``standing`` and
+    ``reset``, as :class:`~rewardkit.badges.BadgeCriterion`): it is then written
+    ``criterion = { type = name, its fields }`` in a ``[[badges]]`` table."""
+    return register("badge", name)
 
 
 def unregister(kind: PluginKind, name: str) -> None:

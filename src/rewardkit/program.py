@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import tzinfo
 
 import attrs
 
 from ._compose import Condition, as_condition
+from ._references import conditions_of, reference_problems
 from ._values import freeze
 from .badges import Badge
 from .conditions import always
 from .errors import Problem, ProgramError, UnknownRaffle, UnknownReward
 from .expiry import ExpiryPolicy, never_expire
+from .leaderboards import Leaderboard
 from .model import DEFAULT_CURRENCY
 from .nudges import NudgeSettings
 from .pending import Hold
@@ -67,6 +69,10 @@ def _raffles(value: Iterable[Raffle]) -> tuple[Raffle, ...]:
     return tuple(value)
 
 
+def _boards(value: Iterable[Leaderboard]) -> tuple[Leaderboard, ...]:
+    return tuple(value)
+
+
 def _segments(value: Mapping[str, Condition]) -> Mapping[str, Condition]:
     return freeze({name: as_condition(cond) for name, cond in value.items()})
 
@@ -91,6 +97,7 @@ class Program:
     badges: tuple[Badge, ...] = attrs.field(default=(), converter=_badges)
     raffles: tuple[Raffle, ...] = attrs.field(default=(), converter=_raffles)
     segments: Mapping[str, Condition] = attrs.field(factory=dict, converter=_segments, hash=False)
+    leaderboards: tuple[Leaderboard, ...] = attrs.field(default=(), converter=_boards)
 
     tz: tzinfo = attrs.field(init=False, eq=False)
     _base_by_kind: Mapping[str, tuple[EarningRule, ...]] = attrs.field(init=False, eq=False)
@@ -202,7 +209,50 @@ class Program:
                 problems.append(
                     Problem(f"rewards[{i}].min_tier", f"no tier {item.min_tier!r}{known}")
                 )
+        problems.extend(self._play_problems(currencies))
+        problems.extend(reference_problems(self._conditions(), levels, self.segments))
         return problems
+
+    def _play_problems(self, currencies: set[str]) -> list[Problem]:
+        """Badges, raffles, leaderboards and segments: types, unique ids, currencies."""
+        problems: list[Problem] = []
+        sections: tuple[tuple[str, tuple[object, ...], type], ...] = (
+            ("badges", self.badges, Badge),
+            ("raffles", self.raffles, Raffle),
+            ("leaderboards", self.leaderboards, Leaderboard),
+        )
+        for section, items, cls in sections:
+            ids: set[str] = set()
+            for i, item in enumerate(items):
+                if not isinstance(item, cls):
+                    problems.append(
+                        Problem(f"{section}[{i}]", f"is not a {cls.__name__}: {item!r}")
+                    )
+                    continue
+                item_id = str(getattr(item, "id", ""))
+                if item_id in ids:
+                    problems.append(Problem(f"{section}[{i}].id", f"duplicate id {item_id!r}"))
+                ids.add(item_id)
+                currency = getattr(item, "currency", None)
+                if currency is not None and currency not in currencies:
+                    message = f"unknown currency {currency!r}"
+                    problems.append(Problem(f"{section}[{i}].currency", message))
+        for name in self.segments:
+            if not isinstance(name, str) or not name.strip():
+                problems.append(Problem("segments", f"a segment needs a name, got {name!r}"))
+        return problems
+
+    def _conditions(self) -> Iterator[tuple[str, object]]:
+        """Each condition that may name a tier level or a segment, with its path."""
+        for i, rule in enumerate(self.rules):
+            yield from conditions_of(rule, f"rules[{i}]")
+        for i, item in enumerate(self.badges):
+            yield from conditions_of(getattr(item, "criterion", None), f"badges[{i}].criterion")
+        for i, board in enumerate(self.leaderboards):
+            yield from conditions_of(board, f"leaderboards[{i}]")
+        yield from ((f"segments.{name}", cond) for name, cond in self.segments.items())
+        if isinstance(self.tiers, Ladder):
+            yield "tiers.qualifying", self.tiers.qualifying
 
     @property
     def currency(self) -> str:
@@ -227,6 +277,13 @@ class Program:
             return self._raffles[raffle_id]
         except KeyError:
             raise UnknownRaffle(raffle_id, tuple(self._raffles)) from None
+
+    def leaderboard(self, board_id: str) -> Leaderboard:
+        for board in self.leaderboards:
+            if board.id == board_id:
+                return board
+        known = ", ".join(b.id for b in self.leaderboards) or "none"
+        raise LookupError(f"no leaderboard {board_id!r} in the programme (leaderboards: {known})")
 
     def tier_bonus(self, level_id: str | None) -> Multiplier | None:
         """The multiplier a level's benefit adds to every base rule, if any."""

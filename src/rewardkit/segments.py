@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -25,10 +26,10 @@ __all__ = ["actions_at_least", "in_segment", "inactive_for", "spent_at_least"]
 
 @attrs.frozen(repr=False)
 class _SpentAtLeast(_Condition):
-    amount: object
+    amount: Decimal
 
     def __call__(self, ctx: Context, /) -> bool:
-        return ctx.member.spent >= self.amount  # type: ignore[operator]
+        return ctx.member.spent >= self.amount
 
     def _describe(self) -> str:
         return f"member spent >= {self.amount}"

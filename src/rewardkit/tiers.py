@@ -9,6 +9,7 @@ downgrades only at a review.  Everything here is pure; the engine drives it.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -21,9 +22,9 @@ from ._values import number
 from .conditions import Condition, always, as_condition
 from .context import Context
 from .errors import Problem, ProgramError
-from .expiry import after_wall_clock, term, term_text
+from .expiry import after_wall_clock, before_wall_clock, term, term_text
 from .model import Contribution
-from .time import Period, parse_period, period_bounds, resolve_local
+from .time import Period, parse_period, period_bounds
 
 __all__ = [
     "Keep",
@@ -181,9 +182,15 @@ class Ladder:
     qualifying: Condition = always
     count_pending: bool = False
     _ranks: Mapping[str, int] = attrs.field(init=False, eq=False)
+    # The last window start computed: an action asks for the same one twice (to prune
+    # the metric, then to read it).  A one-element list, replaced whole (thread-safe).
+    _last_since: list[tuple[datetime, tzinfo, datetime | None]] = attrs.field(
+        init=False, eq=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_ranks", {lvl.id: i for i, lvl in enumerate(self.levels)})
+        object.__setattr__(self, "_last_since", [])
 
     # ------------------------------------------------------------ levels
 
@@ -216,11 +223,21 @@ class Ladder:
         """The start of the window that ends at ``at`` (exclusive start for rolling)."""
         if self.window is None:
             return None
+        last = self._last_since
+        if last:
+            when, zone, since = last[0]
+            if zone is tz and when == at:
+                return since
+        since = self._window_start(at, tz)
+        last[:] = [(at, tz, since)]
+        return since
+
+    def _window_start(self, at: datetime, tz: tzinfo) -> datetime | None:
+        assert self.window is not None
         if isinstance(self.window, str):
             start, _ = period_bounds(at.astimezone(tz), self.window)
             return start.astimezone(UTC) - _TICK  # contributions at the start count
-        wall = at.astimezone(tz).replace(tzinfo=None) - self.window
-        return resolve_local(wall, tz).astimezone(UTC)  # a skipped wall time: the jump
+        return before_wall_clock(at, self.window, tz)  # a skipped wall time: the jump
 
     def value(self, metric: Sequence[Contribution], at: datetime, tz: tzinfo) -> Decimal:
         """The metric at ``at``: contributions in the window ending at ``at`` (inclusive)."""
@@ -240,19 +257,30 @@ class Ladder:
         self, metric: Iterable[Contribution], now: datetime, tz: tzinfo
     ) -> tuple[Contribution, ...]:
         """Drop contributions no future window can see; fold lifetime ones into one."""
-        items = sorted(metric, key=lambda c: c.at)
+        return self.prune_sorted(sorted(metric, key=contribution_at), now, tz)
+
+    def prune_sorted(
+        self, items: Sequence[Contribution], now: datetime, tz: tzinfo
+    ) -> tuple[Contribution, ...]:
+        """:meth:`prune` for contributions already in time order."""
         if self.window is None:
             if len(items) <= 1:
                 return tuple(items)
             return (Contribution(items[0].at, sum((c.value for c in items), Decimal(0))),)
         horizon = self._since(now, tz)
         if isinstance(self.window, str) and horizon is not None:
-            horizon = self._since(horizon, tz)  # keep the previous period for reviews
-        return tuple(c for c in items if horizon is None or c.at > horizon)
+            horizon = self._window_start(horizon, tz)  # keep the previous period too
+        if horizon is None:
+            return tuple(items)
+        return tuple(items[bisect.bisect_right(items, horizon, key=contribution_at) :])
 
     def __repr__(self) -> str:
         rungs = ", ".join(f"{lvl.id} {lvl.threshold}" for lvl in self.levels)
         return f"<tiers on {self.metric}: {rungs}>"
+
+
+def contribution_at(contribution: Contribution) -> datetime:
+    return contribution.at
 
 
 def ladder(

@@ -151,6 +151,11 @@ def resolve_local(wall: datetime, tz: tzinfo) -> datetime:
     """
     naive = wall.replace(tzinfo=None, fold=0)
     candidate = naive.replace(tzinfo=tz)
+    if (
+        type(tz) is ZoneInfo
+        and candidate.utcoffset() == naive.replace(tzinfo=tz, fold=1).utcoffset()
+    ):
+        return candidate  # neither skipped nor repeated: the common case, decided at once
     if _wall_clock(candidate, tz) == naive:
         return candidate
     # ``naive`` falls in a gap.  zoneinfo maps fold=1 with the offset after the gap

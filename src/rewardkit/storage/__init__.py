@@ -51,11 +51,16 @@ __all__ = [
 ENVIRONMENT_VARIABLE = "REWARDKIT_STORE"
 
 
-def _sqlite_options(url: str, query: dict[str, list[str]]) -> dict[str, float]:
-    options: dict[str, float] = {}
+def _sqlite_options(url: str, query: dict[str, list[str]]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
     for name, values in query.items():
+        if name == "synchronous":
+            options["synchronous"] = values[-1]
+            continue
         if name != "timeout":
-            raise StoreError(f"unknown SQLite URL option {name!r} in {url!r} (known: timeout)")
+            raise StoreError(
+                f"unknown SQLite URL option {name!r} in {url!r} (known: timeout, synchronous)"
+            )
         try:
             options["timeout"] = float(values[-1])
         except ValueError:
@@ -96,7 +101,9 @@ def _parse(url: str | None) -> tuple[str, Any, dict[str, Any]]:
 
 def open_store(url: str | None = None, *, auto_migrate: bool = True) -> Store:
     """A store from a URL: ``memory://``, ``sqlite:///relative.db``,
-    ``sqlite:////absolute/path.db`` (``?timeout=5``: seconds to wait for a write lock),
+    ``sqlite:////absolute/path.db`` (``?timeout=5``: seconds to wait for a write lock;
+    ``?synchronous=normal``: commits that survive a crash of the process but not
+    necessarily a power loss, faster than the default ``full``),
     ``postgresql://user:password@host:5432/database`` (``?schema=NAME``: the tables'
     PostgreSQL schema; other parameters go to libpq).
 
@@ -111,7 +118,10 @@ def open_store(url: str | None = None, *, auto_migrate: bool = True) -> Store:
         from .sqlite import SQLiteStore
 
         return SQLiteStore(
-            location, timeout=options.get("timeout", 30.0), auto_migrate=auto_migrate
+            location,
+            timeout=options.get("timeout", 30.0),
+            auto_migrate=auto_migrate,
+            synchronous=options.get("synchronous", "FULL"),
         )
     from .postgres import PostgresStore
 

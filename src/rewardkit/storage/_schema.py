@@ -31,7 +31,7 @@ __all__ = [
     "upgrade",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this rewardkit reads and writes."""
 
 
@@ -163,6 +163,17 @@ SQLITE_MIGRATIONS = (
         ),
         then=backfill_chains,
     ),
+    Migration(
+        3,
+        "leaderboard scores, indexed for the top N and a member's rank",
+        (
+            "CREATE TABLE IF NOT EXISTS scores(board TEXT NOT NULL, period TEXT NOT NULL,"
+            " grp TEXT NOT NULL, member TEXT NOT NULL, score INTEGER NOT NULL,"
+            " PRIMARY KEY(board, period, grp, member))",
+            "CREATE INDEX IF NOT EXISTS scores_rank"
+            " ON scores(board, period, grp, score DESC, member)",
+        ),
+    ),
 )
 
 POSTGRES_MIGRATIONS = (
@@ -194,5 +205,17 @@ POSTGRES_MIGRATIONS = (
             "ALTER TABLE {s}receipts ADD COLUMN version BIGINT",
         ),
         then=backfill_chains,
+    ),
+    Migration(
+        3,
+        "leaderboard scores, indexed for the top N and a member's rank",
+        (
+            'CREATE TABLE IF NOT EXISTS {s}scores(board TEXT COLLATE "C" NOT NULL,'
+            ' period TEXT COLLATE "C" NOT NULL, grp TEXT COLLATE "C" NOT NULL,'
+            ' member TEXT COLLATE "C" NOT NULL, score BIGINT NOT NULL,'
+            " PRIMARY KEY(board, period, grp, member))",
+            "CREATE INDEX IF NOT EXISTS scores_rank"
+            " ON {s}scores(board, period, grp, score DESC, member)",
+        ),
     ),
 )

@@ -22,6 +22,7 @@ __all__ = [
     "micros",
     "receipt_row",
     "running_totals",
+    "score_rows",
 ]
 
 ENTRY_COLUMNS = "seq, at, kind, currency, points, balance, debt, cause, reason, pending"
@@ -113,3 +114,29 @@ def running_totals(
         if change.limit is not None and values[change.key] > change.limit:
             raise CounterLimitExceeded(change.key, change.limit)
     return values
+
+
+# Leaderboards: the same SQL on both dialects (``?`` placeholders, ``{s}`` table prefix).
+SCORE_UPSERT = (
+    "INSERT INTO {s}scores AS t(board, period, grp, member, score) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (board, period, grp, member) DO UPDATE SET score = t.score + excluded.score"
+)
+SCORE_TOP = (
+    "SELECT member, score FROM {s}scores WHERE board = ? AND period = ? AND grp = ?"
+    " ORDER BY score DESC, member LIMIT ? OFFSET ?"
+)
+SCORE_OF = "SELECT score FROM {s}scores WHERE board = ? AND period = ? AND grp = ? AND member = ?"
+SCORE_AHEAD = (
+    "SELECT count(*) FROM {s}scores WHERE board = ? AND period = ? AND grp = ?"
+    " AND (score > ? OR (score = ? AND member < ?))"
+)
+
+
+def score_rows(unit: Commit) -> list[tuple[str, str, str, str, int]]:
+    """A commit's score changes merged per row and in key order (so two commits
+    touching the same rows lock them in the same order)."""
+    merged: dict[tuple[str, str, str, str], int] = {}
+    for change in unit.scores:
+        key = (change.board, change.period, change.group, change.member)
+        merged[key] = merged.get(key, 0) + change.delta
+    return [(*key, delta) for key, delta in sorted(merged.items())]

@@ -20,7 +20,7 @@ import attrs
 
 from ..errors import StoreError
 from ..events import Event
-from ..model import CounterChange, Entry, MemberState, Outcome
+from ..model import CounterChange, Entry, MemberState, Outcome, ScoreChange
 
 __all__ = [
     "Chain",
@@ -70,6 +70,7 @@ class Commit:
     receipt: Receipt | None  # None: what time alone did (an expiry sweep), no request
     counters: tuple[CounterChange, ...] = ()
     events: tuple[Event, ...] = ()  # what happened, for stores that publish (an outbox)
+    scores: tuple[ScoreChange, ...] = ()  # leaderboard score changes
 
 
 @attrs.frozen
@@ -164,6 +165,17 @@ class Store(Protocol):
     def chain(self, member: str) -> Chain:
         """The member's entries with their hashes, oldest first, and the head hash, all
         from one snapshot (what :func:`rewardkit.storage.verify` checks)."""
+        ...
+
+    def top(
+        self, board: str, period: str, group: str, limit: int, offset: int = 0
+    ) -> list[tuple[str, int]]:
+        """``(member, score)`` on a leaderboard, best first (ties by member id), from
+        the ``offset``-th; read from an index, not a scan of every member."""
+        ...
+
+    def rank(self, board: str, period: str, group: str, member: str) -> tuple[int, int] | None:
+        """A member's 1-based rank and score on a leaderboard, or ``None``."""
         ...
 
     def record(self, receipt: Receipt) -> None:

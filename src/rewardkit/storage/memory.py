@@ -33,6 +33,7 @@ class MemoryStore:
         self._heads: dict[str, str] = {}  # each member's last hash
         self._receipts: dict[tuple[str, str], Receipt] = {}
         self._counters: dict[str, int] = {}
+        self._scores: dict[tuple[str, str, str], dict[str, int]] = {}
         self._due: dict[str, datetime] = {}
         self._queue: list[tuple[datetime, str]] = []  # sorted (due, member): the due index
 
@@ -75,11 +76,33 @@ class MemoryStore:
             self._members[unit.member] = Snapshot(unit.state, version + 1)
             ledger = self._ledgers.setdefault(unit.member, [])
             ledger.extend(map(Link, unit.entries, hashes))
+            for score in unit.scores:
+                board = self._scores.setdefault((score.board, score.period, score.group), {})
+                board[score.member] = board.get(score.member, 0) + score.delta
             if hashes:
                 self._heads[unit.member] = hashes[-1]
             if key is not None and receipt is not None:
                 self._receipts[key] = receipt
             self._index(unit.member, unit.state.next_due())
+
+    def _ranked(self, board: str, period: str, group: str) -> list[tuple[str, int]]:
+        scores = self._scores.get((board, period, group), {})
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+    def top(
+        self, board: str, period: str, group: str, limit: int, offset: int = 0
+    ) -> list[tuple[str, int]]:
+        with self._lock:
+            return self._ranked(board, period, group)[offset : offset + limit]
+
+    def rank(self, board: str, period: str, group: str, member: str) -> tuple[int, int] | None:
+        with self._lock:
+            scores = self._scores.get((board, period, group), {})
+            if member not in scores:
+                return None
+            mine = scores[member]
+            ahead = sum(1 for m, v in scores.items() if v > mine or (v == mine and m < member))
+            return ahead + 1, mine
 
     def record(self, receipt: Receipt) -> None:
         with self._lock:

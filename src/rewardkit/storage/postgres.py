@@ -50,12 +50,17 @@ from ._schema import (
 )
 from ._sql import (
     ENTRY_COLUMNS,
+    SCORE_AHEAD,
+    SCORE_OF,
+    SCORE_TOP,
+    SCORE_UPSERT,
     encode,
     entry_from_row,
     entry_row,
     micros,
     receipt_row,
     running_totals,
+    score_rows,
 )
 from .base import Chain, Commit, DuplicateReceipt, Link, Receipt, Snapshot, StaleVersion
 from .chain import link
@@ -179,11 +184,30 @@ class PostgresStore:
             ):
                 raise DuplicateReceipt(encoded.receipt[0], encoded.receipt[1])
             self._apply_counters(connection, unit)
+            rows = score_rows(unit)
+            if rows:
+                _Transaction(connection, self._prefix).executemany(SCORE_UPSERT, rows)
             _Transaction(connection, self._prefix).executemany(
                 f"INSERT INTO {{s}}entries(member, {ENTRY_COLUMNS}, hash)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [entry_row(member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
             )
+
+    def top(
+        self, board: str, period: str, group: str, limit: int, offset: int = 0
+    ) -> list[tuple[str, int]]:
+        sql = SCORE_TOP.replace("?", "%s")
+        rows = self._all("read a leaderboard", sql, board, period, group, limit, offset)
+        return [(member, int(score)) for member, score in rows]
+
+    def rank(self, board: str, period: str, group: str, member: str) -> tuple[int, int] | None:
+        row = self._one("read a rank", SCORE_OF.replace("?", "%s"), board, period, group, member)
+        if row is None:
+            return None
+        score = int(row[0])
+        sql = SCORE_AHEAD.replace("?", "%s")
+        ahead = self._one("read a rank", sql, board, period, group, score, score, member)
+        return int(ahead[0]) + 1, score
 
     def record(self, receipt: Receipt) -> None:
         row = receipt_row(receipt)

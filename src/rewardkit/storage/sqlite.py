@@ -4,7 +4,11 @@ Semantics are exactly :class:`~rewardkit.storage.memory.MemoryStore`'s; the cont
 suite in :mod:`rewardkit.testing.store_contract` proves it.  Durability and concurrency:
 
 * ``journal_mode=WAL`` so readers never block the writer, and ``synchronous=FULL`` so
-  a power loss or crash loses nothing that ``commit`` returned from.
+  a power loss or crash loses nothing that ``commit`` returned from.  With
+  ``synchronous="NORMAL"`` (``sqlite:///path?synchronous=normal``) a commit does not
+  wait for the disk: still atomic and consistent, and nothing is lost if the process
+  crashes, but a power loss or an OS crash may lose the last commits.  It is several
+  times faster per commit; see ``docs/performance.md``.
 * Every write is one ``BEGIN IMMEDIATE`` transaction: the write lock is taken before
   the version, receipt and counter checks, so two processes (or threads) can never
   both pass the checks, and ``busy_timeout`` (``timeout``) makes a writer wait for the
@@ -48,12 +52,17 @@ from ._schema import (
 )
 from ._sql import (
     ENTRY_COLUMNS,
+    SCORE_AHEAD,
+    SCORE_OF,
+    SCORE_TOP,
+    SCORE_UPSERT,
     encode,
     entry_from_row,
     entry_row,
     micros,
     receipt_row,
     running_totals,
+    score_rows,
 )
 from .base import (
     Chain,
@@ -66,7 +75,7 @@ from .base import (
 )
 from .chain import link
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "migrate"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "migrate"]
 
 MIGRATIONS = SQLITE_MIGRATIONS
 
@@ -86,7 +95,26 @@ _SET_COUNTER = (
     "INSERT INTO counters(key, value) VALUES (?, ?) "
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 )
+
+
+def _sqlite(sql: str) -> str:
+    """A statement shared with PostgreSQL, for SQLite (no schema prefix)."""
+    return sql.replace("{s}", "")
+
+
 _LOCKED = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+def _synchronous(value: object) -> str:
+    setting = value.upper() if isinstance(value, str) else value
+    if setting not in SYNCHRONOUS:
+        raise StoreError(
+            f"'synchronous' must be 'FULL' (survives power loss: the default) or 'NORMAL' "
+            f"(survives a crash of the process; a power loss may lose the last commits): "
+            f"got {value!r}"
+        )
+    return str(setting)
 
 
 class _Transaction:
@@ -116,9 +144,15 @@ class SQLiteStore:
     """A store in one SQLite file, safe to share between threads and processes."""
 
     def __init__(
-        self, path: str | os.PathLike[str], *, timeout: float = 30.0, auto_migrate: bool = True
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 30.0,
+        auto_migrate: bool = True,
+        synchronous: str = "FULL",
     ) -> None:
         self._path = os.fspath(path)
+        self._synchronous = _synchronous(synchronous)
         if self._path in ("", ":memory:") or self._path.startswith("file:"):
             raise StoreError(
                 f"SQLiteStore needs a file path, not {self._path!r}: use MemoryStore for an "
@@ -170,7 +204,13 @@ class SQLiteStore:
 
     @property
     def url(self) -> str:
-        return f"sqlite:///{self._path}"
+        query = "" if self._synchronous == "FULL" else f"?synchronous={self._synchronous.lower()}"
+        return f"sqlite:///{self._path}{query}"
+
+    @property
+    def synchronous(self) -> str:
+        """``"FULL"`` (the default) or ``"NORMAL"``: see the module's documentation."""
+        return self._synchronous
 
     # ------------------------------------------------------------------ Store protocol
 
@@ -229,6 +269,25 @@ class SQLiteStore:
             if receipt is not None:
                 connection.execute(_INSERT_RECEIPT, (*receipt, version + 1))
             connection.executemany(_SET_COUNTER, values.items())
+            connection.executemany(_sqlite(SCORE_UPSERT), score_rows(unit))
+
+    def top(
+        self, board: str, period: str, group: str, limit: int, offset: int = 0
+    ) -> list[tuple[str, int]]:
+        rows = self._read_all(
+            "read a leaderboard", _sqlite(SCORE_TOP), board, period, group, limit, offset
+        )
+        return [(member, int(score)) for member, score in rows]
+
+    def rank(self, board: str, period: str, group: str, member: str) -> tuple[int, int] | None:
+        row = self._read_one("read a rank", _sqlite(SCORE_OF), board, period, group, member)
+        if row is None:
+            return None
+        score = int(row[0])
+        ahead = self._read_one(
+            "read a rank", _sqlite(SCORE_AHEAD), board, period, group, score, score, member
+        )
+        return int(ahead[0]) + 1, score
 
     def record(self, receipt: Receipt) -> None:
         row = receipt_row(receipt)
@@ -314,7 +373,7 @@ class SQLiteStore:
                     "(does its directory exist, and may this process write there?)"
                 ) from error
             try:
-                connection.execute("PRAGMA synchronous=FULL")
+                connection.execute(f"PRAGMA synchronous={self._synchronous}")
             except BaseException:
                 connection.close()
                 raise

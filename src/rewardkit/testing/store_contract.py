@@ -38,7 +38,7 @@ from typing import NoReturn, TypeVar
 import attrs
 
 from ..errors import StoreError
-from ..model import CounterChange, MemberState, Outcome
+from ..model import CounterChange, MemberState, Outcome, ScoreChange
 from ..storage.base import (
     Chain,
     Commit,
@@ -316,6 +316,40 @@ class StoreContract:
             assert store.due(year - timedelta(microseconds=1)) == []
             assert store.due(year) == ["early"]
             assert store.due(year + timedelta(days=2)) == ["early", "late"]
+
+    def test_leaderboard_scores_land_with_their_commit_and_rank_ties_by_member(self) -> None:
+        with closing(self.make_store()) as store:
+            for member, score in [("cat", 30), ("ana", 50), ("bob", 30), ("dan", 10)]:
+                change = ScoreChange("weekly", "2026-W10", "madrid", member, score)
+                store.commit(
+                    attrs.evolve(make_commit(store.load(member), f"o-{member}"), scores=(change,))
+                )
+            other = ScoreChange("weekly", "2026-W10", "sevilla", "eve", 99)
+            store.commit(attrs.evolve(make_commit(store.load("eve"), "o-eve"), scores=(other,)))
+            assert store.top("weekly", "2026-W10", "madrid", 10) == [
+                ("ana", 50), ("bob", 30), ("cat", 30), ("dan", 10),
+            ]  # fmt: skip
+            assert store.top("weekly", "2026-W10", "madrid", 2, offset=1) == [
+                ("bob", 30),
+                ("cat", 30),
+            ]
+            assert store.rank("weekly", "2026-W10", "madrid", "cat") == (3, 30)
+            assert store.rank("weekly", "2026-W10", "madrid", "eve") is None
+            assert store.rank("weekly", "2026-W10", "sevilla", "eve") == (1, 99)
+            assert store.top("weekly", "2026-W11", "madrid", 10) == []
+
+    def test_scores_add_up_and_a_refused_commit_leaves_them_unchanged(self) -> None:
+        with closing(self.make_store()) as store:
+            first = ScoreChange("all", "all", "", "ana", 5)
+            store.commit(attrs.evolve(make_commit(store.load("ana"), "o-1"), scores=(first, first)))
+            stale = attrs.evolve(
+                make_commit(store.load("ana"), "o-2"), expected_version=7, scores=(first,)
+            )
+            _raises(StaleVersion, partial(store.commit, stale))
+            assert store.rank("all", "all", "", "ana") == (1, 10)
+            back = ScoreChange("all", "all", "", "ana", -4)
+            store.commit(attrs.evolve(make_commit(store.load("ana"), "o-3"), scores=(back,)))
+            assert store.top("all", "all", "", 5) == [("ana", 6)]
 
     def test_a_standalone_receipt_is_kept_once_and_touches_no_member(self) -> None:
         with closing(self.make_store()) as store:

@@ -1,8 +1,9 @@
 """Hypothesis strategies for rewardkit's policies and programmes.
 
 Every strategy returns values built through the public factories, so they are valid by
-construction: ``programs()`` draws whole programmes (rules with conditions, caps and
-holds, multipliers targeting base rules, expiry, tiers, rewards, nudge settings) whose
+construction: ``programs()`` draws whole programmes (rules with conditions, caps, holds
+and budgets, multipliers targeting base rules, raffle ticket and referral rules, named
+segments, expiry, tiers, rewards, badges, raffles, leaderboards, nudge settings) whose
 cross-references hold.  Use them to property-check your own code::
 
     from hypothesis import given
@@ -17,40 +18,49 @@ This module needs hypothesis (the ``testing`` extra); rewardkit itself never imp
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from functools import cache, lru_cache, reduce
+from functools import cache
 from typing import Any
 
 import attrs
-from dateutil.relativedelta import relativedelta
 from hypothesis import strategies as st
 
 from .. import conditions as c
+from ..badges import Badge, BadgeCriterion, BadgeMetric, badge, count, streak, threshold, within
 from ..expiry import ExpiryPolicy, earliest_of, end_of_period, fixed_term, inactivity, never_expire
-from ..nudges import NudgeSettings
-from ..pending import Hold, pending_for, until_confirmed
+from ..leaderboards import METRICS, Leaderboard, leaderboard
+from ..nudges import KINDS, NudgeSettings
 from ..program import Program
+from ..raffles import Raffle, TicketRule, commitment, raffle, tickets
+from ..referrals import ReferralRule, referral
 from ..rewards import Reward, reward
-from ..rules import (
-    Cap,
-    EarningRule,
-    Multiplier,
-    Rounding,
-    cap,
-    first_time,
-    fixed,
-    multiplier,
-    per_amount,
-)
+from ..rules import EarningRule, Multiplier, first_time, fixed, multiplier, per_amount
 from ..tiers import Keep, Ladder, keep_for, keep_until_period_end, keep_while_active, ladder, level
-from ..time import WEEKDAYS, Period
+from ..time import PERIODS
+from ._basics import (
+    _CALENDAR,
+    _ROUNDINGS,
+    ACTION_KINDS,
+    CURRENCIES,
+    _budgets,
+    _instants,
+    _kinds,
+    _money,
+    _when,
+    _words,
+    caps,
+    conditions,
+    holds,
+    identifiers,
+    terms,
+)
 
 __all__ = [
     "ACTION_KINDS",
     "CURRENCIES",
+    "badge_criteria",
+    "badges",
     "caps",
     "conditions",
     "earning_rules",
@@ -58,189 +68,16 @@ __all__ = [
     "holds",
     "identifiers",
     "ladders",
+    "leaderboards",
     "multipliers",
     "nudge_settings",
     "programs",
+    "raffles",
+    "referral_rules",
     "rewards",
     "terms",
+    "ticket_rules",
 ]
-
-ACTION_KINDS = ("purchase", "visit", "review", "referral", "signup")
-CURRENCIES = ("points", "stars", "miles")
-_RECURRENCES = (
-    "FREQ=WEEKLY;BYDAY=FR;BYHOUR=17",
-    "FREQ=DAILY;BYHOUR=7;BYMINUTE=30",
-    "DTSTART:20260101T000000\nRRULE:FREQ=MONTHLY;BYMONTHDAY=1",
-)
-_ROUNDINGS: tuple[Rounding, ...] = ("down", "half_up", "up")
-_CALENDAR: tuple[Period, ...] = ("month", "quarter", "year")
-_OFFSETS = (UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30)))
-
-
-@cache
-def _words(min_size: int = 1, max_size: int = 12) -> st.SearchStrategy[str]:
-    """Printable text (no control characters, no lone surrogates): names and titles."""
-    letters = st.characters(exclude_categories=("Cc", "Cs"))
-    return st.text(letters, min_size=min_size, max_size=max_size).filter(str.strip)
-
-
-@cache
-def identifiers() -> st.SearchStrategy[str]:
-    """Ids such as ``"base"`` or ``"weekend-double"``."""
-    return st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,5})?", fullmatch=True)
-
-
-@cache
-def _kinds() -> st.SearchStrategy[list[str]]:
-    return st.lists(st.sampled_from(ACTION_KINDS), min_size=1, max_size=3, unique=True)
-
-
-@cache
-def _money(min_value: str = "0", max_value: str = "500") -> st.SearchStrategy[Decimal]:
-    return st.decimals(min_value=Decimal(min_value), max_value=Decimal(max_value), places=2)
-
-
-@cache
-def terms() -> st.SearchStrategy[relativedelta]:
-    """Positive terms in whole minutes to years, such as ``relativedelta(months=12)``."""
-    units = st.fixed_dictionaries(
-        {},
-        optional={
-            unit: st.integers(1, bound)
-            for unit, bound in (("years", 3), ("months", 30), ("days", 400), ("hours", 48))
-        },
-    )
-    return units.filter(bool).map(
-        lambda parts: relativedelta(
-            years=parts.get("years", 0),
-            months=parts.get("months", 0),
-            days=parts.get("days", 0),
-            hours=parts.get("hours", 0),
-        )
-    )
-
-
-@cache
-def _budgets() -> st.SearchStrategy[int | None]:
-    return st.one_of(st.none(), st.integers(1, 100_000))
-
-
-@cache
-def holds() -> st.SearchStrategy[Hold]:
-    """``until_confirmed`` or ``pending_for(term)``."""
-    return st.one_of(st.just(until_confirmed), terms().map(pending_for))
-
-
-@cache
-def caps() -> st.SearchStrategy[Cap]:
-    limits = st.one_of(st.none(), st.integers(1, 1000))
-    return st.builds(
-        lambda per, points, awards: cap(per, points=points, awards=awards or None),
-        st.sampled_from(("day", "week", "month", "quarter", "year", "lifetime")),
-        st.integers(1, 1000),
-        limits,
-    ) | st.builds(
-        lambda per, awards: cap(per, awards=awards),
-        st.sampled_from(("day", "week", "lifetime")),
-        st.integers(1, 10),
-    )
-
-
-@cache
-def _attribute_values() -> st.SearchStrategy[Any]:
-    scalar = st.one_of(
-        st.text(max_size=5),
-        st.integers(-1000, 1000),
-        st.booleans(),
-        st.none(),
-        st.decimals(min_value=-100, max_value=100, places=2),
-    )
-    return st.one_of(scalar, st.lists(scalar, max_size=3))
-
-
-@cache
-def _orderable() -> st.SearchStrategy[Any]:
-    return st.one_of(
-        st.text(max_size=5), st.integers(-100, 100), st.decimals(min_value=0, max_value=9, places=1)
-    )
-
-
-@cache
-def _durations() -> st.SearchStrategy[timedelta | relativedelta]:
-    return st.one_of(
-        st.builds(
-            lambda h, m: timedelta(hours=h, minutes=m), st.integers(0, 5), st.integers(1, 59)
-        ),
-        st.integers(1, 3).map(lambda months: relativedelta(months=months, days=1)),
-    )
-
-
-@cache
-def _time_windows() -> st.SearchStrategy[c.Condition]:
-    return (
-        st.tuples(st.times(), st.times())
-        .filter(lambda pair: pair[0] != pair[1])
-        .map(lambda pair: c.time_between(*pair))
-    )
-
-
-@cache
-def _date_ranges() -> st.SearchStrategy[c.Condition]:
-    days = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))
-    return st.tuples(days, days).map(lambda pair: c.date_between(*sorted(pair)))
-
-
-def _leaves(levels: Sequence[str]) -> st.SearchStrategy[c.Condition]:
-    names = st.sampled_from(("category", "qty", "channel", "vip"))
-    leaves = [
-        _kinds().map(lambda kinds: c.kind(*kinds)),
-        st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=3).map(lambda d: c.weekday(*d)),
-        _time_windows(),
-        _date_ranges(),
-        st.builds(c.recurrence, st.sampled_from(_RECURRENCES), _durations()),
-        st.builds(c.attribute_equals, names, _attribute_values()),
-        st.builds(
-            c.attribute_compare, names, st.sampled_from(("<", "<=", ">", ">=", "!=")), _orderable()
-        ),
-        st.builds(c.attribute_in, names, st.lists(_attribute_values(), min_size=1, max_size=3)),
-        st.builds(c.has_attribute, names),
-        st.builds(c.amount_compare, st.sampled_from(("<", "<=", ">", ">=", "==", "!=")), _money()),
-        st.sampled_from((c.always, c.never)),
-    ]
-    if levels:
-        leaves.append(
-            st.lists(st.sampled_from(tuple(levels)), min_size=1, unique=True).map(
-                lambda chosen: c.tier_in(*chosen)
-            )
-        )
-    return st.one_of(leaves)
-
-
-def conditions(levels: Sequence[str] = ()) -> st.SearchStrategy[c.Condition]:
-    """Built-in conditions composed with ``&``, ``|`` and ``~`` (``tier_in`` only names
-    ``levels``)."""
-    return _conditions(tuple(levels))
-
-
-@lru_cache(maxsize=64)
-def _conditions(levels: tuple[str, ...]) -> st.SearchStrategy[c.Condition]:
-    """One strategy per set of levels: building and validating a recursive strategy is
-    slow, drawing from it is not."""
-
-    def compose(children: st.SearchStrategy[c.Condition]) -> st.SearchStrategy[c.Condition]:
-        several = st.lists(children, min_size=2, max_size=3)
-        return st.one_of(
-            several.map(lambda parts: reduce(operator.and_, parts)),
-            several.map(lambda parts: reduce(operator.or_, parts)),
-            children.map(lambda part: ~c.as_condition(part)),
-        )
-
-    return st.recursive(_leaves(levels), compose, max_leaves=5)
-
-
-@lru_cache(maxsize=64)
-def _when(levels: tuple[str, ...]) -> st.SearchStrategy[c.Condition]:
-    return st.one_of(st.just(c.always), _conditions(levels))
 
 
 @st.composite
@@ -249,10 +86,11 @@ def earning_rules(
     rule_id: str | None = None,
     currencies: Sequence[str] = ("points",),
     levels: Sequence[str] = (),
+    segments: Sequence[str] = (),
 ) -> EarningRule:
     """A ``fixed``, ``per_amount`` or ``first_time`` rule."""
     common: dict[str, Any] = {
-        "when": draw(_when(tuple(levels))),
+        "when": draw(_when(levels, segments)),
         "currency": draw(st.sampled_from(tuple(currencies))),
         "caps": draw(st.lists(caps(), max_size=2)),
         "pending": draw(st.one_of(st.none(), holds())),
@@ -277,6 +115,7 @@ def multipliers(
     rule_id: str | None = None,
     targets: Sequence[str] = (),
     levels: Sequence[str] = (),
+    segments: Sequence[str] = (),
 ) -> Multiplier:
     """A multiplier of some of ``targets`` (or of every base rule)."""
     chosen = (
@@ -289,7 +128,7 @@ def multipliers(
         factor=draw(_money("1", "5")),
         targets=draw(st.one_of(st.none(), st.just(chosen))) if chosen else None,
         on=draw(st.one_of(st.none(), _kinds())),
-        when=draw(_when(tuple(levels))),
+        when=draw(_when(levels, segments)),
         caps=draw(st.lists(caps(), max_size=1)),
         budget=draw(_budgets()),
     )
@@ -344,15 +183,6 @@ def ladders(draw: st.DrawFn) -> Ladder:
     )
 
 
-@cache
-def _instants() -> st.SearchStrategy[datetime]:
-    return st.datetimes(
-        min_value=datetime(2024, 1, 1),
-        max_value=datetime(2030, 1, 1),
-        timezones=st.sampled_from(_OFFSETS),
-    )
-
-
 @st.composite
 def rewards(
     draw: st.DrawFn,
@@ -380,16 +210,144 @@ def rewards(
 
 
 @st.composite
+def badge_criteria(
+    draw: st.DrawFn, levels: Sequence[str] = (), segments: Sequence[str] = ()
+) -> BadgeCriterion:
+    """A ``count``, ``threshold``, ``streak`` or ``within`` criterion."""
+    when = draw(_when(levels, segments))
+    target = draw(st.integers(1, 50))
+    which = draw(st.sampled_from(("count", "threshold", "streak", "within")))
+    if which == "count":
+        return count(target, when)
+    if which == "threshold":
+        metric: BadgeMetric = draw(st.sampled_from(("points_earned", "amount_spent")))
+        return threshold(metric, draw(_money("0.01", "1000")), when)
+    if which == "streak":
+        return streak(target, draw(st.sampled_from(("day", "week"))), when)
+    return within(target, draw(terms()), when)
+
+
+@st.composite
+def badges(
+    draw: st.DrawFn,
+    badge_id: str | None = None,
+    currencies: Sequence[str] = ("points",),
+    levels: Sequence[str] = (),
+    segments: Sequence[str] = (),
+) -> Badge:
+    """A badge, maybe named, described, repeatable, hidden or with a bonus."""
+    return badge(
+        badge_id if badge_id is not None else draw(identifiers()),
+        draw(badge_criteria(levels, segments)),
+        name=draw(st.one_of(st.just(""), _words())),
+        description=draw(st.one_of(st.just(""), _words(max_size=30))),
+        repeatable=draw(st.booleans()),
+        bonus=draw(st.integers(0, 500)),
+        currency=draw(st.sampled_from(tuple(currencies))),
+        hidden=draw(st.booleans()),
+    )
+
+
+@st.composite
+def raffles(
+    draw: st.DrawFn, raffle_id: str | None = None, currencies: Sequence[str] = ("points",)
+) -> Raffle:
+    """A raffle with its window, prizes, maybe a ticket price, a maximum and a seed
+    commitment."""
+    opens, closes = sorted(
+        draw(st.lists(_instants(), min_size=2, max_size=2, unique_by=lambda d: d.timestamp()))
+    )
+    return raffle(
+        raffle_id if raffle_id is not None else draw(identifiers()),
+        opens_at=opens,
+        closes_at=closes,
+        prizes=draw(st.integers(1, 5)),
+        ticket_cost=draw(st.one_of(st.none(), st.integers(1, 500))),
+        currency=draw(st.sampled_from(tuple(currencies))),
+        max_tickets=draw(st.one_of(st.none(), st.integers(1, 50))),
+        seed_commitment=draw(
+            st.one_of(st.none(), st.binary(min_size=1, max_size=8).map(commitment))
+        ),
+        name=draw(st.one_of(st.just(""), _words())),
+    )
+
+
+@st.composite
+def ticket_rules(
+    draw: st.DrawFn,
+    rule_id: str | None = None,
+    raffle_ids: Sequence[str] = ("summer",),
+    levels: Sequence[str] = (),
+    segments: Sequence[str] = (),
+) -> TicketRule:
+    """Tickets for one of ``raffle_ids``, per action or per amount spent."""
+    return tickets(
+        rule_id if rule_id is not None else draw(identifiers()),
+        raffle=draw(st.sampled_from(tuple(raffle_ids))),
+        tickets=draw(st.integers(1, 5)),
+        per=draw(st.one_of(st.none(), _money("0.01", "100"))),
+        on=draw(st.one_of(st.none(), _kinds())),
+        when=draw(_when(levels, segments)),
+    )
+
+
+@st.composite
+def referral_rules(
+    draw: st.DrawFn,
+    rule_id: str | None = None,
+    currencies: Sequence[str] = ("points",),
+    levels: Sequence[str] = (),
+    segments: Sequence[str] = (),
+) -> ReferralRule:
+    """Points for a referrer, a referred member or both, on a first action of a kind."""
+    referrer = draw(st.integers(0, 500))
+    return referral(
+        rule_id if rule_id is not None else draw(identifiers()),
+        on=draw(st.sampled_from(ACTION_KINDS)),
+        referrer_points=referrer,
+        referred_points=draw(st.integers(0 if referrer else 1, 500)),
+        when=draw(_when(levels, segments)),
+        currency=draw(st.sampled_from(tuple(currencies))),
+    )
+
+
+@st.composite
+def leaderboards(
+    draw: st.DrawFn,
+    board_id: str | None = None,
+    levels: Sequence[str] = (),
+    segments: Sequence[str] = (),
+) -> Leaderboard:
+    """A leaderboard over all time or a calendar period, maybe within groups."""
+    return leaderboard(
+        board_id if board_id is not None else draw(identifiers()),
+        metric=draw(st.sampled_from(METRICS)),
+        per=draw(st.sampled_from(("all", *PERIODS))),
+        group=draw(st.one_of(st.none(), st.sampled_from(("store", "city", "team")))),
+        when=draw(_when(levels, segments)),
+        name=draw(st.one_of(st.just(""), _words())),
+    )
+
+
+@st.composite
 def nudge_settings(draw: st.DrawFn) -> NudgeSettings:
     """Nudge settings with some fields changed from their defaults."""
     fields = attrs.fields_dict(NudgeSettings)
+    templates = {
+        "next_tier": "Only {needed} more to reach {tier_name}!",
+        "badge_within_reach": "{current} / {target}: {needed} more for {badge_name}!",
+    }
     candidates: dict[str, st.SearchStrategy[Any]] = {
         "reward_share": _money("0", "1"),
         "next_tier_share": _money("0", "1"),
+        "badge_share": _money("0", "1"),
         "expiring_within": terms(),
         "tier_risk_within": terms(),
         "inactive_after": st.one_of(st.none(), terms()),
-        "templates": st.just({"next_tier": "Only {needed} more to reach {tier_name}!"}),
+        "templates": st.dictionaries(st.sampled_from(tuple(templates)), st.just("")).map(
+            lambda chosen: {name: templates[name] for name in chosen}
+        ),
+        "kinds": st.lists(st.sampled_from(KINDS), unique=True).map(tuple),
     }
     chosen = {
         name: draw(strategy)
@@ -400,19 +358,39 @@ def nudge_settings(draw: st.DrawFn) -> NudgeSettings:
 
 
 @st.composite
+def _segments(draw: st.DrawFn, levels: Sequence[str]) -> dict[str, c.Condition]:
+    """Named segments; each may name the segments drawn before it (never itself)."""
+    names = draw(st.lists(identifiers(), max_size=3, unique=True))
+    return {name: draw(conditions(levels, names[:i])) for i, name in enumerate(names)}
+
+
+@st.composite
 def programs(draw: st.DrawFn) -> Program:
     """A valid programme made of built-in policies, every cross-reference satisfied."""
     currencies = draw(st.lists(st.sampled_from(CURRENCIES), min_size=1, max_size=2, unique=True))
     tiers = draw(st.one_of(st.none(), ladders()))
     levels = [lvl.id for lvl in tiers.levels] if tiers else []
-    rule_ids = draw(st.lists(identifiers(), max_size=5, unique=True))
+    segments = draw(_segments(levels))
+    named = list(segments)
+    raffle_ids = draw(st.lists(identifiers(), max_size=2, unique=True))
+    rule_ids = draw(st.lists(identifiers(), max_size=6, unique=True))
     base_count = draw(st.integers(min_value=min(1, len(rule_ids)), max_value=len(rule_ids)))
     base_ids = rule_ids[:base_count]
-    rules: list[EarningRule | Multiplier] = [
-        draw(earning_rules(rule_id, currencies, levels)) for rule_id in base_ids
+    rules: list[Any] = [
+        draw(earning_rules(rule_id, currencies, levels, named)) for rule_id in base_ids
     ]
-    rules += [draw(multipliers(rule_id, base_ids, levels)) for rule_id in rule_ids[base_count:]]
+    others = ("multiplier", "referral", "tickets") if raffle_ids else ("multiplier", "referral")
+    for rule_id in rule_ids[base_count:]:
+        which = draw(st.sampled_from(others))
+        if which == "multiplier":
+            rules.append(draw(multipliers(rule_id, base_ids, levels, named)))
+        elif which == "referral":
+            rules.append(draw(referral_rules(rule_id, currencies, levels, named)))
+        else:
+            rules.append(draw(ticket_rules(rule_id, raffle_ids, levels, named)))
     reward_ids = draw(st.lists(identifiers(), max_size=3, unique=True))
+    badge_ids = draw(st.lists(identifiers(), max_size=2, unique=True))
+    board_ids = draw(st.lists(identifiers(), max_size=1, unique=True))
     return Program(
         name=draw(_words(max_size=20)),
         timezone=draw(
@@ -425,4 +403,8 @@ def programs(draw: st.DrawFn) -> Program:
         tiers=tiers,
         pending=draw(st.one_of(st.none(), holds())),
         nudges=draw(nudge_settings()),
+        badges=[draw(badges(i, currencies, levels, named)) for i in badge_ids],
+        raffles=[draw(raffles(i, currencies)) for i in raffle_ids],
+        leaderboards=[draw(leaderboards(i, levels, named)) for i in board_ids],
+        segments=segments,
     )

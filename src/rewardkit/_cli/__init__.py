@@ -1,0 +1,1 @@
+"""The subcommands of the ``rewardkit`` command (:mod:`rewardkit.cli`)."""
