@@ -150,7 +150,7 @@ def _attributes(found: Probe) -> st.SearchStrategy[dict[str, AttributeValue]]:
         name: st.one_of(st.sampled_from(values), _any_value()) if values else _any_value()
         for name, values in found.attributes.items()
     }
-    extra = st.one_of(
+    extra: st.SearchStrategy[dict[str, AttributeValue]] = st.one_of(
         st.just({}), st.dictionaries(st.sampled_from(("note", "channel")), _any_value(), max_size=1)
     )
     return st.tuples(st.fixed_dictionaries({}, optional=known), extra).map(
