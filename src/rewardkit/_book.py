@@ -4,7 +4,7 @@ writing a ledger entry and a domain event for every change."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +46,21 @@ def spend_order(lot: Lot) -> tuple[bool, datetime, datetime, str]:
 
 # The member-state fields that are mappings: frozen (and sorted) before a state is built.
 _MAPPINGS = frozenset({"debts", "kinds", "usage", "reversals", "activity", "badges", "tickets"})
+
+
+# Outcomes' ``changes`` of one currency, shared: a store keeps an outcome per request,
+# and most carry a mapping like {"points": 12} that many others carry too.
+_CHANGES: dict[tuple[tuple[str, int], ...], Mapping[str, int]] = {}
+
+
+def _shared(changes: dict[str, int]) -> Mapping[str, int]:
+    key = tuple(changes.items())
+    found = _CHANGES.get(key)
+    if found is None:
+        if len(_CHANGES) >= 4096:
+            _CHANGES.clear()
+        found = _CHANGES[key] = MappingProxyType(changes)
+    return found
 
 
 class Book:
@@ -305,7 +320,7 @@ class Book:
             member=self.state.id,
             points=own,
             balance=self.balance(default_currency),
-            changes=MappingProxyType(moved) if len(moved) < 2 else freeze(moved),
+            changes=_shared(moved) if len(moved) < 2 else freeze(moved),
             events=tuple(self.events),
             entries=tuple(self.entries),
             awards=awards,

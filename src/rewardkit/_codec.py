@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import json.encoder
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -155,11 +156,34 @@ def from_data(data: Any, as_type: type[T]) -> T:
     return _CONVERTER.structure(data, as_type)
 
 
+def _unencodable(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _canonical_encoder() -> Callable[[Any], str]:
+    """``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``,
+    with json's C encoder made once rather than on every call."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover (CPython has the C encoder)
+        return json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+    chunks = make(
+        None, _unencodable, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+
+    def encode(data: Any) -> str:
+        if type(data) is str:
+            return json.encoder.encode_basestring(data)
+        return "".join(chunks(data, 0))
+
+    return encode
+
+
+encode_json = _canonical_encoder()
+
+
 def dumps(value: object, as_type: type | None = None) -> str:
     """Canonical JSON text: sorted keys, no insignificant whitespace."""
-    return json.dumps(
-        to_data(value, as_type), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    return encode_json(to_data(value, as_type))
 
 
 def loads(text: str | bytes, as_type: type[T]) -> T:
@@ -181,7 +205,7 @@ def outcome_data(outcome: Outcome) -> Any:
 
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return encode_json(data)
 
 
 def from_json_text(text: str) -> Any:

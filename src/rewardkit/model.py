@@ -467,3 +467,12 @@ def replace_state(state: MemberState, **changes: Any) -> MemberState:
     book calls this; everything else constructs states normally.  Derived fields are
     named without their underscore (``canonical=True``)."""
     return _replace_state(state, **changes)  # type: ignore[no-any-return]
+
+
+_BLANK = MemberState(id="-")
+
+
+def blank_state(member: str) -> MemberState:
+    """``MemberState(id=member)``: a member the store does not know yet (built from a
+    template, without running the converters again)."""
+    return _replace_state(_BLANK, id=member, canonical=True, due=None)  # type: ignore[no-any-return]

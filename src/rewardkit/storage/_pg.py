@@ -100,7 +100,18 @@ class Connections:
         connection: Connection[Any] = self.pg.connect(
             self.conninfo, autocommit=True, connect_timeout=max(2, round(self.timeout))
         )
+        self.configure(connection)
         return connection
+
+    def configure(self, connection: Connection[Any]) -> None:
+        """Set up a connection of the store's own once, not in every transaction: a
+        lock held longer than ``timeout`` fails the statement waiting for it."""
+        connection.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
+
+    @property
+    def configured(self) -> bool:
+        """Whether every connection was set up by :meth:`configure` (not a host's pool)."""
+        return self.given is None
 
     @contextmanager
     def connection(self) -> Iterator[Connection[Any]]:
@@ -170,6 +181,7 @@ class Connections:
                     max_size=self.max,
                     kwargs={"autocommit": True, "connect_timeout": max(2, round(self.timeout))},
                     check=ConnectionPool.check_connection,  # replaces connections that died
+                    configure=self.configure,
                     timeout=self.timeout,
                     name="rewardkit",
                     open=True,

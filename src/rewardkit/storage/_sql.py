@@ -10,12 +10,14 @@ from typing import Any
 import attrs
 
 from .. import _codec
-from ..model import CounterChange, Entry, EntryKind
+from .._fastcodec import dumps_outcome, dumps_state, loads_state
+from ..model import CounterChange, Entry, EntryKind, MemberState
 from .base import Commit, CounterLimitExceeded, Receipt
 
 __all__ = [
     "ENTRY_COLUMNS",
     "Encoded",
+    "decode_state",
     "encode",
     "entry_from_row",
     "entry_row",
@@ -87,18 +89,27 @@ class Encoded:
 
 def receipt_row(receipt: Receipt) -> tuple[str, str, str, str, str]:
     """operation, id, member, request, outcome: a receipt as the SQL stores keep it."""
+    try:  # a request is JSON data already (the facade makes it so)
+        request = _codec.canonical_json(receipt.request)
+    except TypeError:
+        request = _codec.dumps(receipt.request)
     return (
         receipt.operation,
         receipt.id,
         receipt.member,
-        _codec.dumps(receipt.request),
-        _codec.dumps(receipt.outcome),
+        request,
+        dumps_outcome(receipt.outcome),
     )
 
 
 def encode(unit: Commit) -> Encoded:
     row = None if unit.receipt is None else receipt_row(unit.receipt)
-    return Encoded(_codec.dumps(unit.state), micros(unit.state.next_due()), row)
+    return Encoded(dumps_state(unit.state), micros(unit.state.next_due()), row)
+
+
+def decode_state(text: str | bytes) -> MemberState:
+    """A member's state from its stored text."""
+    return loads_state(text)
 
 
 def running_totals(

@@ -31,14 +31,14 @@ psycopg is imported when a store is made, so rewardkit imports without it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import _codec
 from ..errors import StoreError
-from ..model import Entry, MemberState, Outcome
+from ..model import Entry, Outcome, blank_state
 from ._pg import INSTALL_HINT, Connections, psycopg_module, quote
 from ._pg import Transaction as _Transaction
 from ._schema import (
@@ -54,6 +54,8 @@ from ._sql import (
     SCORE_OF,
     SCORE_TOP,
     SCORE_UPSERT,
+    Encoded,
+    decode_state,
     encode,
     entry_from_row,
     entry_row,
@@ -129,8 +131,8 @@ class PostgresStore:
             "load a member", "SELECT version, state FROM {s}members WHERE id = %s", member
         )
         if row is None:
-            return Snapshot(MemberState(id=member), 0)
-        return Snapshot(_codec.loads(row[1], MemberState), int(row[0]))
+            return Snapshot(blank_state(member), 0)
+        return Snapshot(decode_state(row[1]), int(row[0]))
 
     def receipt(self, operation: str, request_id: str) -> Receipt | None:
         row = self._one(
@@ -148,50 +150,89 @@ class PostgresStore:
         row = self._one("read a counter", "SELECT value FROM {s}counters WHERE key = %s", key)
         return 0 if row is None else int(row[0])
 
+    def load_many(self, members: Sequence[str]) -> dict[str, Snapshot]:
+        """Several members at once, in one query: what batches read first."""
+        rows = self._all(
+            "load members",
+            "SELECT id, version, state FROM {s}members WHERE id = ANY(%s)",
+            list(members),
+        )
+        found = {member: Snapshot(decode_state(state), int(v)) for member, v, state in rows}
+        for member in members:
+            if member not in found:
+                found[member] = Snapshot(blank_state(member), 0)
+        return found
+
+    def known_receipts(self, operation: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` have a receipt for ``operation``, in one query."""
+        rows = self._all(
+            "read receipts",
+            "SELECT id FROM {s}receipts WHERE operation = %s AND id = ANY(%s)",
+            operation,
+            list(ids),
+        )
+        return {row[0] for row in rows}
+
     def commit(self, unit: Commit) -> None:
-        encoded = encode(unit)  # before any lock is taken
-        member = unit.member
+        self.commit_many((unit,))
+
+    def commit_many(self, units: Sequence[Commit]) -> None:
+        """Apply ``units`` in order in one transaction, all or none (one member may
+        appear several times): what ``Rewards.record_many`` uses, so a batch pays for
+        one round of commit, not one per action."""
+        if not units:
+            return
+        encoded = [encode(unit) for unit in units]  # before any lock is taken
         with (
             self._connection() as connection,
-            self._errors("commit", member),
+            self._errors("commit", units[0].member),
             connection.transaction(),
         ):
-            run = _Transaction(connection, self._prefix).execute
-            run(f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}")
-            rows = run("SELECT version, head FROM {s}members WHERE id = ? FOR UPDATE", (member,))
-            version, head = (int(rows[0][0]), rows[0][1]) if rows else (0, None)
-            if version != unit.expected_version:
-                raise StaleVersion(member, unit.expected_version, version)
-            hashes = link(member, head, unit.entries, count=unit.state.entries)
-            new_head = hashes[-1] if hashes else head
-            if version == 0:
-                inserted = run(
-                    "INSERT INTO {s}members(id, version, state, due, head)"
-                    " VALUES (?, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1",
-                    (member, encoded.state, encoded.due, new_head),
+            if not self._db.configured:  # a host's pool: its connections are not ours
+                _Transaction(connection, self._prefix).execute(
+                    f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}"
                 )
-                if not inserted:  # another first commit landed meanwhile
-                    raise StaleVersion(member, 0, self._version_of(connection, member))
-            else:
-                run(
-                    "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ? WHERE id = ?",
-                    (version + 1, encoded.state, encoded.due, new_head, member),
-                )
-            if encoded.receipt is not None and not run(
-                "INSERT INTO {s}receipts(operation, id, member, request, outcome, version)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation, id) DO NOTHING RETURNING 1",
-                (*encoded.receipt, version + 1),
-            ):
-                raise DuplicateReceipt(encoded.receipt[0], encoded.receipt[1])
-            self._apply_counters(connection, unit)
-            rows = score_rows(unit)
-            if rows:
-                _Transaction(connection, self._prefix).executemany(SCORE_UPSERT, rows)
-            _Transaction(connection, self._prefix).executemany(
-                f"INSERT INTO {{s}}entries(member, {ENTRY_COLUMNS}, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [entry_row(member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
+            for unit, values in zip(units, encoded, strict=True):
+                self._apply(connection, unit, values)
+
+    def _apply(self, connection: Connection[Any], unit: Commit, encoded: Encoded) -> None:
+        member = unit.member
+        # One unit of a transaction the caller holds.
+        run = _Transaction(connection, self._prefix).execute
+        rows = run("SELECT version, head FROM {s}members WHERE id = ? FOR UPDATE", (member,))
+        version, head = (int(rows[0][0]), rows[0][1]) if rows else (0, None)
+        if version != unit.expected_version:
+            raise StaleVersion(member, unit.expected_version, version)
+        hashes = link(member, head, unit.entries, count=unit.state.entries)
+        new_head = hashes[-1] if hashes else head
+        if version == 0:
+            inserted = run(
+                "INSERT INTO {s}members(id, version, state, due, head)"
+                " VALUES (?, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1",
+                (member, encoded.state, encoded.due, new_head),
             )
+            if not inserted:  # another first commit landed meanwhile
+                raise StaleVersion(member, 0, self._version_of(connection, member))
+        else:
+            run(
+                "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ? WHERE id = ?",
+                (version + 1, encoded.state, encoded.due, new_head, member),
+            )
+        if encoded.receipt is not None and not run(
+            "INSERT INTO {s}receipts(operation, id, member, request, outcome, version)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation, id) DO NOTHING RETURNING 1",
+            (*encoded.receipt, version + 1),
+        ):
+            raise DuplicateReceipt(encoded.receipt[0], encoded.receipt[1])
+        self._apply_counters(connection, unit)
+        rows = score_rows(unit)
+        if rows:
+            _Transaction(connection, self._prefix).executemany(SCORE_UPSERT, rows)
+        _Transaction(connection, self._prefix).executemany(
+            f"INSERT INTO {{s}}entries(member, {ENTRY_COLUMNS}, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [entry_row(member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
+        )
 
     def top(
         self, board: str, period: str, group: str, limit: int, offset: int = 0

@@ -14,6 +14,9 @@ suite in :mod:`rewardkit.testing.store_contract` proves it.  Durability and conc
   both pass the checks, and ``busy_timeout`` (``timeout``) makes a writer wait for the
   lock instead of failing.  A lock still held after ``timeout`` seconds is a
   :class:`~rewardkit.errors.StoreError`.  Reads are single statements in autocommit.
+* The store keeps the last ``cache_size`` member states it loaded or committed, each
+  with its version: a load still reads the member's version from the file and decodes
+  the stored state only when it is not the kept one (another process changed it).
 * One connection per thread (``threading.local``): threads of one process read in
   parallel and wait for the write lock independently, each within its own timeout,
   which one lock-guarded connection could not give.  A connection dies with its
@@ -42,7 +45,7 @@ from typing import Any
 
 from .. import _codec
 from ..errors import StoreError
-from ..model import Entry, MemberState, Outcome
+from ..model import Entry, Outcome, blank_state
 from ._schema import (
     SCHEMA_VERSION,
     SQLITE_MIGRATIONS,
@@ -56,6 +59,8 @@ from ._sql import (
     SCORE_OF,
     SCORE_TOP,
     SCORE_UPSERT,
+    Encoded,
+    decode_state,
     encode,
     entry_from_row,
     entry_row,
@@ -91,6 +96,11 @@ _INSERT_RECEIPT = (
     "INSERT INTO receipts(operation, id, member, request, outcome, version)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
+# A receipt, unless one with its operation and id exists: no row back then.
+_ADD_RECEIPT = (
+    "INSERT INTO receipts(operation, id, member, request, outcome, version)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(operation, id) DO NOTHING RETURNING 1"
+)
 _SET_COUNTER = (
     "INSERT INTO counters(key, value) VALUES (?, ?) "
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
@@ -103,6 +113,7 @@ def _sqlite(sql: str) -> str:
 
 
 _LOCKED = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+_CHUNK = 500  # ids per IN (...) query
 SYNCHRONOUS = ("FULL", "NORMAL")
 
 
@@ -150,6 +161,7 @@ class SQLiteStore:
         timeout: float = 30.0,
         auto_migrate: bool = True,
         synchronous: str = "FULL",
+        cache_size: int = 10_000,
     ) -> None:
         self._path = os.fspath(path)
         self._synchronous = _synchronous(synchronous)
@@ -166,6 +178,10 @@ class SQLiteStore:
         self._inherited: list[_Connection] = []  # from before a fork: never used, never closed
         self._guard = threading.Lock()
         self._closed = False
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise StoreError(f"'cache_size' must be a number of members >= 0: {cache_size!r}")
+        self._cache_size = cache_size
+        self._states: dict[str, Snapshot] = {}  # member -> the last state seen, by version
         self.migrated: MigrationReport | None = None  # what opening it applied, if anything
         try:
             connection = self._connection()
@@ -215,12 +231,30 @@ class SQLiteStore:
     # ------------------------------------------------------------------ Store protocol
 
     def load(self, member: str) -> Snapshot:
+        known = self._states.get(member)
+        # The state text only when the one kept for this member is not that version.
         row = self._read_one(
-            "load a member", "SELECT version, state FROM members WHERE id = ?", member
+            "load a member",
+            "SELECT version, CASE WHEN version = ? THEN NULL ELSE state END"
+            " FROM members WHERE id = ?",
+            -1 if known is None else known.version,
+            member,
         )
         if row is None:
-            return Snapshot(MemberState(id=member), 0)
-        return Snapshot(_codec.loads(row[1], MemberState), row[0])
+            return Snapshot(blank_state(member), 0)
+        if known is not None and row[1] is None:
+            return known
+        return self._keep(Snapshot(decode_state(row[1]), row[0]))
+
+    def _keep(self, snapshot: Snapshot) -> Snapshot:
+        """Remember a member's state at a version: a later load of that same version
+        (checked against the database every time) need not decode it again."""
+        states = self._states
+        if self._cache_size:
+            if len(states) >= self._cache_size:
+                states.pop(next(iter(states)), None)  # the oldest kept
+            states[snapshot.state.id] = snapshot
+        return snapshot
 
     def receipt(self, operation: str, request_id: str) -> Receipt | None:
         row = self._read_one(
@@ -238,37 +272,85 @@ class SQLiteStore:
         row = self._read_one("read a counter", "SELECT value FROM counters WHERE key = ?", key)
         return 0 if row is None else int(row[0])
 
+    def load_many(self, members: Sequence[str]) -> dict[str, Snapshot]:
+        """Several members at once (one query per 500): what batches read first."""
+        found: dict[str, Snapshot] = {}
+        for start in range(0, len(members), _CHUNK):
+            chunk = members[start : start + _CHUNK]
+            rows = self._read_all(
+                "load members",
+                "SELECT id, version, state FROM members WHERE id IN "
+                f"({', '.join('?' * len(chunk))})",
+                *chunk,
+            )
+            for member, version, state in rows:
+                known = self._states.get(member)
+                if known is not None and known.version == version:
+                    found[member] = known
+                else:
+                    found[member] = self._keep(Snapshot(decode_state(state), version))
+        for member in members:
+            if member not in found:
+                found[member] = Snapshot(blank_state(member), 0)
+        return found
+
+    def known_receipts(self, operation: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` have a receipt for ``operation`` (one query per 500)."""
+        known: set[str] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = self._read_all(
+                "read receipts",
+                "SELECT id FROM receipts WHERE operation = ? AND id IN "
+                f"({', '.join('?' * len(chunk))})",
+                operation,
+                *chunk,
+            )
+            known.update(row[0] for row in rows)
+        return known
+
     def commit(self, unit: Commit) -> None:
-        encoded = encode(unit)  # before taking the write lock, so it is held only for SQL
-        receipt = encoded.receipt
+        self.commit_many((unit,))
+
+    def commit_many(self, units: Sequence[Commit]) -> None:
+        """Apply ``units`` in order in one transaction, all or none (one member may
+        appear several times): what ``simulate`` and ``Rewards.record_many`` use, so a
+        batch pays for one commit to disk, not one per action."""
+        encoded = [encode(unit) for unit in units]  # before taking the write lock
         connection = self._connection()
         with self._errors("commit"), self._transaction(connection):
-            row = connection.execute(
-                "SELECT version, head FROM members WHERE id = ?", (unit.member,)
-            ).fetchone()
-            version, head = (0, None) if row is None else (int(row[0]), row[1])
-            if version != unit.expected_version:
-                raise StaleVersion(unit.member, unit.expected_version, version)
-            if (
-                receipt is not None
-                and connection.execute(
-                    "SELECT 1 FROM receipts WHERE operation = ? AND id = ?", receipt[:2]
-                ).fetchone()
-            ):
-                raise DuplicateReceipt(receipt[0], receipt[1])
-            values = running_totals(unit.counters, lambda key: self._counter(connection, key))
-            hashes = link(unit.member, head, unit.entries, count=unit.state.entries)
-            new_head = hashes[-1] if hashes else head
-            connection.execute(
-                _UPSERT_MEMBER, (unit.member, version + 1, encoded.state, encoded.due, new_head)
-            )
+            for unit, values in zip(units, encoded, strict=True):
+                self._apply(connection, unit, values)
+        for unit in units:  # committed: each member is now at the version after its units
+            self._keep(Snapshot(unit.state, unit.expected_version + 1))
+
+    def _apply(self, connection: sqlite3.Connection, unit: Commit, encoded: Encoded) -> None:
+        receipt = encoded.receipt
+        row = connection.execute(
+            "SELECT version, head FROM members WHERE id = ?", (unit.member,)
+        ).fetchone()
+        version, head = (0, None) if row is None else (int(row[0]), row[1])
+        if version != unit.expected_version:
+            raise StaleVersion(unit.member, unit.expected_version, version)
+        if (
+            receipt is not None
+            and connection.execute(_ADD_RECEIPT, (*receipt, version + 1)).fetchone() is None
+        ):
+            raise DuplicateReceipt(receipt[0], receipt[1])
+        hashes = link(unit.member, head, unit.entries, count=unit.state.entries)
+        new_head = hashes[-1] if hashes else head
+        connection.execute(
+            _UPSERT_MEMBER, (unit.member, version + 1, encoded.state, encoded.due, new_head)
+        )
+        if hashes:
             connection.executemany(
                 _INSERT_ENTRY,
                 [entry_row(unit.member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
             )
-            if receipt is not None:
-                connection.execute(_INSERT_RECEIPT, (*receipt, version + 1))
+        if unit.counters:
+            values = running_totals(unit.counters, lambda k: self._counter(connection, k))
             connection.executemany(_SET_COUNTER, values.items())
+        if unit.scores:
             connection.executemany(_sqlite(SCORE_UPSERT), score_rows(unit))
 
     def top(
@@ -374,6 +456,8 @@ class SQLiteStore:
                 ) from error
             try:
                 connection.execute(f"PRAGMA synchronous={self._synchronous}")
+                connection.execute("PRAGMA cache_size=-65536")  # KiB: 64 MiB at most
+                connection.execute("PRAGMA mmap_size=1073741824")
             except BaseException:
                 connection.close()
                 raise

@@ -15,7 +15,7 @@ __all__ = ["_hypothesis_setup_hook"]
 
 
 def _action_strategy(_: type) -> Any:
-    from .actions import action, members
+    from .activity import action, members
 
     return action(members=members())
 

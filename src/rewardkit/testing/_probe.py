@@ -1,7 +1,7 @@
 """What a programme listens to: the action kinds, attributes, amounts and calendar edges
 its rules, conditions, badges, tiers, raffles and rewards can tell apart.
 
-The strategies in :mod:`rewardkit.testing.actions` draw actions near these values, so a
+The strategies in :mod:`rewardkit.testing.activity` draw actions near these values, so a
 random stream of actions meets a rule's edges (the last microsecond of a happy hour, the
 first of a weekend, an amount one cent below a threshold) far more often than chance
 would.  Conditions are walked through ``&``, ``|`` and ``~``; a leaf is read by the

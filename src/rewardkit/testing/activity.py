@@ -7,7 +7,7 @@ and month boundaries, a happy hour's first and last microsecond, DST days, raffl
 reward windows).  Without a programme they draw plain, valid actions::
 
     from hypothesis import given
-    from rewardkit.testing.actions import actions
+    from rewardkit.testing.activity import actions
 
     @given(actions(program=cafe))
     def test_points_are_never_negative(stream):

@@ -1,0 +1,1 @@
+"""rewardkit's benchmarks: ``python -m benchmarks [--quick]`` (see docs/performance.md)."""
