@@ -127,7 +127,7 @@ def test_state_written_by_the_script_is_read_by_another_process(tmp_path: Path) 
 
 FOLDERS = sorted(path.parent for path in EXAMPLES.glob("*/program.toml"))
 CAFE = EXAMPLES / "cafe"
-SHIPPED_CAFE = Path(rk.__file__).parent / "_cli" / "cafe"
+SHIPPED_CAFE = Path(rk.__file__).parent / "cli_parts" / "cafe"
 
 # The --until of each folder's simulation, and the lines its summary must print.
 SIMULATIONS: dict[str, tuple[str, list[str]]] = {
@@ -231,6 +231,6 @@ def test_the_cafe_generator_is_seeded(tmp_path: Path) -> None:
 def test_the_demo_ships_the_cafe_example_unchanged(name: str) -> None:
     example, shipped = CAFE / name, SHIPPED_CAFE / name
     assert example.read_bytes() == shipped.read_bytes(), (
-        f"examples/cafe/{name} and src/rewardkit/_cli/cafe/{name} differ: `rewardkit demo` "
+        f"examples/cafe/{name} and src/rewardkit/cli_parts/cafe/{name} differ: `rewardkit demo` "
         "runs the shipped copy; copy the example over it"
     )

@@ -5,7 +5,7 @@ Exit codes: 0 when all is well, 1 when the command ran and found problems (an in
 programme, malformed action lines, a broken ledger chain), 2 when it could not run as
 asked (bad arguments, a file that cannot be read, a bad store URL or date).  A user's
 mistake is one line on standard error, never a traceback.  The subcommands live in
-:mod:`rewardkit._cli`; ``docs/reference/cli.md`` describes them.
+:mod:`rewardkit.cli_parts`; ``docs/reference/cli.md`` describes them.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
-from ._cli import commands
-from ._cli.common import CommandError, moment
+from .cli_parts import commands
+from .cli_parts.common import CommandError, moment
 
 __all__ = ["build_parser", "main"]
 

@@ -18,8 +18,6 @@ import attrs
 
 from . import _codec
 from ._earning import budget_keys
-from ._facade_boards import BoardCalls
-from ._facade_play import PlayCalls
 from ._values import aware, identifier, money
 from .engine import Evaluation, advance, confirm, evaluate, redeem, reverse
 from .errors import (
@@ -31,6 +29,8 @@ from .errors import (
     UnknownAction,
 )
 from .events import PointsExpired, PointsReleased, TierChanged
+from .facade_boards import BoardCalls
+from .facade_play import PlayCalls
 from .model import Action, Entry, MemberState, MemberView, Outcome, SweepReport
 from .nudges import Nudge, nudges
 from .program import Program

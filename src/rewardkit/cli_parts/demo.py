@@ -38,7 +38,7 @@ EXAMPLE: Final = Path("examples") / "cafe" / PROGRAM_FILE
 
 
 def program_text() -> str:
-    return resources.files("rewardkit._cli.cafe").joinpath(PROGRAM_FILE).read_text("utf-8")
+    return resources.files("rewardkit.cli_parts.cafe").joinpath(PROGRAM_FILE).read_text("utf-8")
 
 
 def cafe_program() -> Program:
@@ -75,7 +75,7 @@ def _program_path() -> str:
     """Where a reader can find the programme file, for the commands suggested."""
     if EXAMPLE.is_file() and EXAMPLE.read_text(encoding="utf-8") == program_text():
         return str(EXAMPLE)
-    return str(resources.files("rewardkit._cli.cafe").joinpath(PROGRAM_FILE))
+    return str(resources.files("rewardkit.cli_parts.cafe").joinpath(PROGRAM_FILE))
 
 
 def _nudge_member(kit: Rewards, at: datetime) -> tuple[str, list[tuple[str, str]]] | None:
