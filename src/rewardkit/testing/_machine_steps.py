@@ -41,20 +41,28 @@ PICK = st.integers(0, 1000)
 """An index into something the machine holds, taken modulo its size."""
 
 _JITTER = st.sampled_from((0, -1, 1))  # microseconds either side of an instant
-_SOON = st.tuples(st.just("soon"), st.integers(0, 72 * 60), st.just(0))  # minutes later
 _EDGE = st.tuples(st.just("edge"), PICK, _JITTER)  # a calendar edge of the programme
 
-ACTING: st.SearchStrategy[tuple[str, int, int]] = st.one_of(st.just(("now", 0, 0)), _SOON, _EDGE)
-"""When the next action happens: now, soon, or on a calendar edge."""
+
+def _later(move: str, low: int, high: int) -> st.SearchStrategy[tuple[str, int, int]]:
+    return st.tuples(st.just(move), st.integers(low, high), st.just(0))
+
+
+ACTING: st.SearchStrategy[tuple[str, int, int]] = st.one_of(
+    st.just(("now", 0, 0)), _later("soon", 0, 3 * 60), _EDGE
+)
+"""When the next action happens: now, within three hours, or on a calendar edge."""
 
 WAITING: st.SearchStrategy[tuple[str, int, int]] = st.one_of(
-    _SOON,
-    st.tuples(st.just("days"), st.integers(1, 400), st.just(0)),
+    _later("soon", 0, 3 * 60),
+    _later("soon", 3 * 60, 72 * 60),
+    _later("days", 1, 7),
+    _later("days", 8, 400),
     _EDGE,
     st.tuples(st.just("due"), PICK, _JITTER),
 )
-"""How long time passes: minutes, days, to a calendar edge, or to an instant when time
-changes a member (an expiry, a release, a review, a raffle close)."""
+"""How long time passes: minutes, hours, days, months, to a calendar edge, or to an
+instant when time changes a member (an expiry, a release, a review, a raffle close)."""
 
 
 def machine_strategy(name: str) -> st.SearchStrategy[Any]:
