@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tomllib
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,11 +27,14 @@ from rewardkit.analytics import (
     lifetime_value,
     pareto_curve,
     quintile_boundaries,
+    rfm_model,
     rfm_score,
+    rfm_table,
     segment_for,
     segment_of,
     top_share,
 )
+from rewardkit.engine import evaluate
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -146,7 +150,7 @@ def test_ten_members_pareto_by_hand(insights: Insights) -> None:
 def test_ten_members_rfm_segments_by_hand(ten: rk.Rewards, insights: Insights) -> None:
     model = insights.rfm.model
     assert model is not None and model.members == 10
-    assert model.recency == (60 * DAY, 20 * DAY, 5 * DAY, 2 * DAY)
+    assert model.recency_days == (60, 20, 5, 2)
     assert model.frequency == (2, 4, 6, 8)
     assert model.monetary == (Decimal(5), Decimal(10), Decimal(20), Decimal(100))
     for member, (r, f, m, segment) in EXPECTED_SEGMENTS.items():
@@ -178,6 +182,49 @@ def test_ten_members_rfm_segments_by_hand(ten: rk.Rewards, insights: Insights) -
         500,
     )
     assert insights.rfm.unscored == 0
+
+
+def test_rfm_model_reads_the_same_cut_points_from_states_alone(
+    ten: rk.Rewards, insights: Insights
+) -> None:
+    assert rfm_model(ten.store, AT) == insights.rfm.model
+    assert (
+        rfm_model(ten.store, AT, kinds="purchase")
+        == analyse(ten.program, ten.store, AT, Assumptions(kinds="purchase")).rfm.model
+    )
+    assert rfm_model(rk.MemoryStore(), AT) is None
+
+
+def test_a_programme_with_the_cafes_model_rewards_each_member_as_its_segment(
+    ten: rk.Rewards, insights: Insights
+) -> None:
+    """The analytics' segments, frozen into a programme, are what its rules test."""
+    model = insights.rfm.model
+    program = rk.Program(
+        name="Ten",
+        timezone="UTC",
+        rules=[rk.fixed(s.value, on="visit", points=1, when=rk.in_segment(s)) for s in Segment],
+        rfm=model,
+    )
+    for member, (*_, segment) in EXPECTED_SEGMENTS.items():
+        visit = rk.Action(id="probe", member=member, kind="visit", at=AT)
+        outcome = evaluate(program, ten.store.load(member).state, visit).outcome
+        assert [award.rule for award in outcome.awards] == [segment.value], member
+
+
+def test_rfm_table_writes_the_model_as_a_programme_file_reads_it(insights: Insights) -> None:
+    model = insights.rfm.model
+    assert model is not None
+    table = rfm_table(model)
+    assert table == (
+        "[rfm]\n"
+        "recency_days = [60, 20, 5, 2]\n"
+        "frequency = [2, 4, 6, 8]\n"
+        'monetary = ["5.00", "10.00", "20.00", "100.00"]\n'
+        "members = 10\n"
+    )
+    loaded = rk.load_program(tomllib.loads('[program]\nname = "Ten"\n' + table))
+    assert loaded.rfm == model
 
 
 def test_ten_members_churn_by_hand(ten: rk.Rewards, insights: Insights) -> None:
@@ -523,7 +570,7 @@ def test_kinds_choose_what_counts_as_a_visit() -> None:
     assert everything.rfm.model is not None and purchases.rfm.model is not None
     assert everything.rfm.model.frequency == (4, 4, 4, 4)
     assert purchases.rfm.model.frequency == (1, 1, 1, 1)
-    assert purchases.rfm.model.recency == (9 * DAY,) * 4  # the last purchase, not visit
-    assert everything.rfm.model.recency == (7 * DAY,) * 4
+    assert purchases.rfm.model.recency_days == (9,) * 4  # the last purchase, not visit
+    assert everything.rfm.model.recency_days == (7,) * 4
     ana = kit.store.load("ana").state
     assert segment_of(ana, purchases.rfm.model, AT) is not None

@@ -22,6 +22,7 @@ DOMAIN = [
     "_compose",
     "conditions",
     "segments",
+    "rfm",
     "rules",
     "rewards",
     "expiry",

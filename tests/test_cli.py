@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -324,6 +326,52 @@ def test_simulate_reports_malformed_lines_with_their_number_and_goes_on(cafe: Pa
     assert done.stdout.rstrip().endswith("mixed.jsonl: 7 malformed lines skipped")
 
 
+def test_simulate_messages_come_in_line_order_across_a_batch(cafe: Path) -> None:
+    lines = [
+        ACTIONS[0],
+        purchase("order-1", "2026-03-04T08:30:00+01:00", "99.00"),  # same id, other amount
+        "not json",
+        ACTIONS[1],
+    ]
+    (cafe / "order.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = spawn("simulate", "cafe.toml", "order.jsonl", cwd=cafe)
+    errors = done.stderr.splitlines()
+    assert errors[0].startswith("order.jsonl:2: refused: "), errors
+    assert errors[1].startswith("order.jsonl:3: malformed: not valid JSON"), errors
+    assert "Lines: 4 read, 2 applied, 0 replayed, 2 refused" in done.stdout
+
+
+def test_simulate_in_batches_ends_where_line_by_line_recording_ends(tmp_path: Path) -> None:
+    import rewardkit as rk
+    from rewardkit.cli_parts.lines import parse_line
+
+    examples = ROOT / "examples" / "cafe"
+    actions = tmp_path / "actions.jsonl"
+    subprocess.run(
+        [sys.executable, str(examples / "make_actions.py"), "--members", "80", "--months", "2",
+         "--out", str(actions)],
+        check=True,
+    )  # fmt: skip
+    program_file = str(examples / "program.toml")
+    batched = f"sqlite:///{tmp_path / 'batched.db'}"
+    assert main(["simulate", program_file, str(actions), "--store", batched]) == 0
+    program = rk.load_program(program_file)
+    with (
+        rk.Rewards(program, store=f"sqlite:///{tmp_path / 'one.db'}") as one,
+        rk.Rewards(program, store=batched) as many,
+    ):
+        for raw in actions.read_bytes().splitlines():
+            request = parse_line(raw, program.tz)
+            assert request is not None
+            with contextlib.suppress(rk.RewardkitError):  # refused: simulate counts it too
+                request.call(one)
+        members = sorted(one.store.members())
+        assert members == sorted(many.store.members()) and len(members) > 50
+        for member in members:
+            assert one.store.load(member) == many.store.load(member), member
+            assert one.store.chain(member) == many.store.chain(member), member
+
+
 def test_simulate_strict_stops_at_the_first_bad_line(cafe: Path, rewardkit: Runner) -> None:
     lines = [ACTIONS[0], "not json", ACTIONS[1], "also not json"]
     (cafe / "bad.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -595,6 +643,112 @@ def test_report_mistakes_are_one_line(cafe: Path, rewardkit: Runner) -> None:
     assert done.returncode == 2 and "--program" in done.stderr
 
 
+# ---------------------------------------------------------------- expire
+
+
+def test_expire_sweeps_the_members_due_once(cafe: Path, rewardkit: Runner) -> None:
+    program = cafe / "cafe.toml"
+    program.write_text(
+        program.read_text(encoding="utf-8")
+        + '\n[expiry]\ntype = "fixed_term"\nterm = { months = 1 }\n',
+        encoding="utf-8",
+    )
+    spawn("simulate", "cafe.toml", "actions.jsonl", "--store", "sqlite:///cafe.db", cwd=cafe)
+    args = ("expire", "sqlite:///cafe.db", "--program", "cafe.toml", "--at", "2026-05-01")
+    done = spawn(*args, cwd=cafe)
+    assert done.returncode == 0, done.stderr
+    # ana's 17 points left after her redemption expire a month after they were earned;
+    # luis's 9 were reversed: he has nothing left to expire, and is not due.
+    assert done.stdout.splitlines() == [
+        "Swept at 2026-05-01 00:00 (Europe/Madrid): 1 member",
+        "  expired: 17 points",
+    ]
+    again = rewardkit(*args, cwd=cafe)
+    assert again.stdout.splitlines() == ["Swept at 2026-05-01 00:00 (Europe/Madrid): 0 members"]
+    import rewardkit as rk
+
+    with rk.Rewards(rk.load_program(program), store=f"sqlite:///{cafe / 'cafe.db'}") as kit:
+        expired = [e for e in kit.history("ana") if e.kind is rk.EntryKind.EXPIRE]
+    assert sum(e.points for e in expired) == -17 and all(e.cause == "time" for e in expired)
+
+
+def test_expire_mistakes_are_one_line(cafe: Path, rewardkit: Runner) -> None:
+    done = rewardkit("expire", "sqlite:///none.db", "--program", "cafe.toml", cwd=cafe)
+    assert done.returncode == 2 and "no SQLite database at 'none.db'" in error_line(done)
+    assert not (cafe / "none.db").exists()
+    done = rewardkit("expire", "memory://", "--program", "cafe.toml", "--at", "soon", cwd=cafe)
+    assert done.returncode == 2 and "argument --at: not a date: 'soon'" in done.stderr
+    (cafe / "bad.toml").write_text('[program]\nname = "x"\ntimezone = "Mars/Base"\n')
+    done = rewardkit("expire", "memory://", "--program", "bad.toml", cwd=cafe)
+    assert done.returncode == 1 and "timezone" in done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------- diff
+
+BEFORE = (
+    PROGRAM
+    + """
+[expiry]
+type = "fixed_term"
+term = { months = 12 }
+
+[[rewards]]
+id = "mug"
+cost = 300
+"""
+)
+
+
+def test_diff_of_the_same_programme_written_otherwise_is_no_difference(
+    tmp_path: Path, rewardkit: Runner
+) -> None:
+    (tmp_path / "a.toml").write_text(BEFORE, encoding="utf-8")
+    respelled = BEFORE.replace('per = "1.00"', 'per = "1.0"').replace("\n\n", "\n\n\n")
+    (tmp_path / "b.toml").write_text(respelled, encoding="utf-8")
+    done = rewardkit("diff", "a.toml", "b.toml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "No differences between a.toml and b.toml."
+
+
+def test_diff_lists_changes_and_what_they_do_to_members(tmp_path: Path) -> None:
+    (tmp_path / "old.toml").write_text(BEFORE, encoding="utf-8")
+    after = (
+        BEFORE.replace('timezone = "Europe/Madrid"', 'timezone = "Atlantic/Canary"')
+        .replace('id = "check-in"', 'id = "visit"')
+        .replace("term = { months = 12 }", "term = { months = 6 }")
+        .replace("cost = 300", "cost = 250")
+        .replace('id = "free-coffee"\ncost = 100\n', 'id = "free-tea"\ncost = 100\n')
+    )
+    (tmp_path / "new.toml").write_text(after, encoding="utf-8")
+    done = spawn("diff", "old.toml", "new.toml", cwd=tmp_path)
+    assert done.returncode == 1 and not done.stderr, done.stderr
+    assert done.stdout.splitlines() == [
+        "old.toml -> new.toml",
+        "  rules: + visit, - check-in",
+        "  rewards: + free-tea, - free-coffee, ~ mug (cost)",
+        '  program.timezone: "Europe/Madrid" -> "Atlantic/Canary"',
+        '  expiry.term: {"years": 1} -> {"months": 6}',  # as dump_program writes 12 months
+        "For members who already have points, levels, badges or tickets:",
+        "  - rule 'check-in' removed: its caps and budget usage stay counted under "
+        "'check-in'; a rule that replaces it under another id starts them again from zero",
+        "  - reward 'free-coffee' removed: past redemptions keep its id; a reward that "
+        "replaces it under another id starts its stock again from zero",
+        "  - expiry changed: points already earned keep the expiry they were given, except "
+        "that a policy on activity recomputes a member's lots at their next activity",
+        "  - timezone changed: weekdays, hours, caps and calendar periods are read in the new "
+        "zone from now on; points keep the expiry instants they were given",
+    ]
+
+
+def test_diff_mistakes_are_one_line(tmp_path: Path, rewardkit: Runner) -> None:
+    (tmp_path / "a.toml").write_text(BEFORE, encoding="utf-8")
+    (tmp_path / "bad.toml").write_text(BEFORE.replace("points = 5", "points = -5"))
+    done = rewardkit("diff", "a.toml", "bad.toml", cwd=tmp_path)
+    assert done.returncode == 1 and "bad.toml: 1 problem in the programme" in error_line(done)
+    done = rewardkit("diff", "a.toml", "missing.toml", cwd=tmp_path)
+    assert done.returncode == 2 and "missing.toml" in error_line(done)
+
+
 # ---------------------------------------------------------------- demo
 
 
@@ -789,3 +943,45 @@ def test_simulate_confirm_lines_release_held_points(tmp_path: Path, rewardkit: R
     assert done.returncode == 0, done.stderr
     assert re.search(r"^  issued\s+12$", done.stdout, re.M)
     assert re.search(r"^  held\s+20$", done.stdout, re.M)
+
+
+def test_diff_warns_about_badges_and_raffles_that_members_may_hold() -> None:
+    import rewardkit as rk
+    from rewardkit.cli_parts.diff import changes
+
+    opens, closes = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
+    rules = [rk.fixed("visit", on="visit", points=1)]
+    old = rk.Program(
+        name="Play",
+        rules=rules,
+        badges=[rk.badge("regular", rk.count(10))],
+        raffles=[rk.raffle("summer", opens_at=opens, closes_at=closes)],
+    )
+    new = rk.Program(name="Play", rules=rules)
+    lines, warnings = changes(old, new)
+    assert lines == ["badges: - regular", "raffles: - summer"]
+    assert [w.split(":")[0] for w in warnings] == [
+        "badge 'regular' removed",
+        "raffle 'summer' removed",
+    ]
+    assert changes(old, old) == ([], [])
+
+
+def test_expire_after_a_level_was_renamed_reports_the_moves(tmp_path: Path) -> None:
+    tiers = (
+        '\n[tiers]\nmetric = "points_earned"\nkeep = { type = "for", term = { days = 10 } }\n'
+        'levels = [{ id = "gold", threshold = 20 }]\n'
+    )  # kept 10 days: the member is due for a review, and a sweep visits them
+    (tmp_path / "v1.toml").write_text(PROGRAM + tiers, encoding="utf-8")
+    renamed = tiers.replace('"gold"', '"gold-plus"').replace("= 20 }", "= 5000 }")
+    (tmp_path / "v2.toml").write_text(PROGRAM + renamed, encoding="utf-8")
+    line = purchase("p1", "2026-03-04T10:00:00+01:00", "150.00")
+    (tmp_path / "a.jsonl").write_text(line + "\n", encoding="utf-8")
+    spawn("simulate", "v1.toml", "a.jsonl", "--store", "sqlite:///t.db", cwd=tmp_path)
+    done = spawn("expire", "sqlite:///t.db", "--program", "v2.toml", "--at", "2026-04-01",
+                 cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "Swept at 2026-04-01 00:00 (Europe/Madrid): 1 member",
+        "  tier changes: 0 up, 1 down",  # gold is gone, and 30 points do not meet gold-plus
+    ]

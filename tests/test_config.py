@@ -1442,3 +1442,210 @@ def test_segments_may_build_on_other_segments() -> None:
         },
     )
     assert rk.load_program(rk.dump_program(program)) == program
+
+
+# ---------------------------------------------------------------- the RFM model
+
+RFM_TOML = """
+[program]
+name = "Café Aroma"
+timezone = "Europe/Madrid"
+
+[segments]
+big-at-risk = { segment = "at-risk", spent_at_least = "250" }
+
+[rfm]
+recency_days = [60, 30, 14, 7]
+frequency = [2, 3, 5, 9]
+monetary = ["20.00", "45.50", "90.00", "150.00"]
+kinds = ["purchase"]
+members = 1204
+
+[[rules]]
+id = "win-back"
+type = "fixed"
+on = "purchase"
+points = 50
+when = { segment = "at-risk" }
+
+[[rules]]
+id = "win-back-big"
+type = "fixed"
+on = "purchase"
+points = 100
+when = { any = [{ segment = "big-at-risk" }, { segment = "hibernating" }] }
+"""
+
+RFM_MODEL = rk.RFMModel(
+    recency_days=(60, 30, 14, 7),
+    frequency=(2, 3, 5, 9),
+    monetary=("20.00", "45.50", "90.00", "150.00"),
+    kinds="purchase",
+    members=1204,
+)
+
+
+def rfm_data() -> dict[str, Any]:
+    return tomllib.loads(RFM_TOML)
+
+
+def test_an_rfm_table_loads_as_the_model_rules_test() -> None:
+    expected = rk.Program(
+        name="Café Aroma",
+        timezone="Europe/Madrid",
+        segments={"big-at-risk": rk.in_segment("at-risk") & rk.spent_at_least("250")},
+        rfm=RFM_MODEL,
+        rules=[
+            rk.fixed("win-back", on="purchase", points=50, when=rk.in_segment("at-risk")),
+            rk.fixed(
+                "win-back-big",
+                on="purchase",
+                points=100,
+                when=rk.in_segment("big-at-risk") | rk.in_segment("hibernating"),
+            ),
+        ],
+    )
+    assert rk.load_program(rfm_data()) == expected
+
+
+def test_an_rfm_model_dumps_as_its_table() -> None:
+    data = rk.dump_program(rk.load_program(rfm_data()))
+    assert list(data) == ["program", "segments", "rfm", "rules"]
+    assert data["rfm"] == {
+        "recency_days": [60, 30, 14, 7],
+        "frequency": [2, 3, 5, 9],
+        "monetary": ["20.00", "45.50", "90.00", "150.00"],
+        "kinds": ["purchase"],
+        "members": 1204,
+    }
+    bare = rk.Program(name="x", rfm=attrs.evolve(RFM_MODEL, kinds=None, members=0))
+    assert set(rk.dump_program(bare)["rfm"]) == {"recency_days", "frequency", "monetary"}
+    assert rk.load_program(rk.dump_program(bare)) == bare
+
+
+def test_an_rfm_tables_numbers_read_as_written() -> None:
+    data = rfm_data()
+    data["rfm"]["monetary"] = [20, 45.5, "90", "150.00"]  # integers, floats, text
+    data["rfm"]["kinds"] = "purchase"  # one kind, without a list
+    assert rk.load_program(data).rfm == RFM_MODEL
+
+
+def rfm_changed(path: str, value: Any) -> dict[str, Any]:
+    """RFM_TOML with the value at ``path`` (``rfm.frequency``) replaced, or removed when
+    ``value`` is ``...``."""
+    data = rfm_data()
+    *parents, last = path.split(".")
+    node: Any = data
+    for step in parents:
+        node = node[int(step)] if isinstance(node, list) else node[step]
+    if value is ...:
+        del node[last]
+    else:
+        node[last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            rfm_changed("rfm.recency_days", [7, 14, 30, 60]),
+            [
+                "rfm.recency_days[1]: 14 days is longer than the cut point before it (7 days): "
+                "list them from the longest silence (scores 1|2) down to the shortest (4|5)"
+            ],
+        ),
+        (
+            rfm_changed("rfm.frequency", [2, 3, 3, 1]),
+            [
+                "rfm.frequency[3]: 1 is less than the cut point before it (3): list them from "
+                "the fewest visits (scores 1|2) up to the most (4|5)"
+            ],
+        ),
+        (
+            rfm_changed("rfm.monetary", ["20", "10", "90", "150"]),
+            [
+                "rfm.monetary[1]: 10 is less than the cut point before it (20): list them from "
+                "the least spend (scores 1|2) up to the most (4|5)"
+            ],
+        ),
+        (
+            rfm_changed("rfm.frequency", [2, 3, 5]),
+            [
+                "rfm.frequency: expected 4 cut points (between scores 1|2, 2|3, 3|4 and 4|5), "
+                "got [2, 3, 5]"
+            ],
+        ),
+        (
+            rfm_changed("rfm.recency_days", [60, "30", 14.5, -7]),
+            [
+                "rfm.recency_days[1]: must be a whole number of days >= 0, got '30'",
+                "rfm.recency_days[2]: must be a whole number of days >= 0, got 14.5",
+                "rfm.recency_days[3]: must be a whole number of days >= 0, got -7",
+            ],
+        ),
+        (
+            rfm_changed("rfm.monetary", ["20", "lots", "-1", 150]),
+            [
+                "rfm.monetary[1]: must be an amount >= 0, got 'lots'",
+                "rfm.monetary[2]: must be an amount >= 0, got '-1'",
+            ],
+        ),
+        (rfm_changed("rfm.kinds", []), ["rfm.kinds: must name at least one action kind"]),
+        (rfm_changed("rfm.members", -3), ["rfm.members: must be a whole number >= 0, got -3"]),
+        (rfm_changed("rfm.monetary", ...), ["rfm.monetary: is required"]),
+        (
+            rfm_changed("rfm.frequencies", [1, 2, 3, 4]),
+            ["rfm: unknown field 'frequencies' (did you mean 'frequency'?)"],
+        ),
+        (
+            rfm_changed("rfm", {"recency": [60, 30, 14, 7], "frequency": [1, 2, 3, 4]}),
+            ["rfm: unknown field 'recency' (did you mean 'recency_days'? whole days)"],
+        ),
+        (
+            rfm_changed("rfm", [60, 30, 14, 7]),
+            ["rfm: expected a table of fields, got [60, 30, 14, 7]"],
+        ),
+        # the segments an RFM model names
+        (
+            rfm_changed("rules.0.when", {"segment": "at_risk"}),
+            ["rules[0].when.segment: no segment 'at_risk' (did you mean 'at-risk'?)"],
+        ),
+        (
+            rfm_changed("segments.loyal", {"spent_at_least": "100"}),
+            [
+                "segments.loyal: is also the name of an RFM segment of rfm: rename it "
+                "(RFM segments: champions, loyal, potential, new, at-risk, hibernating, lost)"
+            ],
+        ),
+        (
+            rfm_changed("rfm", ...),
+            [
+                "segments.big-at-risk.segment: no segment 'at-risk': at-risk is an RFM "
+                "segment, and the programme declares no RFM model (Program(rfm=...), or an "
+                "[rfm] table in a file)",
+                "rules[0].when.segment: no segment 'at-risk': at-risk is an RFM segment, and "
+                "the programme declares no RFM model (Program(rfm=...), or an [rfm] table in a "
+                "file)",
+                "rules[1].when.any[1].segment: no segment 'hibernating': hibernating is an RFM "
+                "segment, and the programme declares no RFM model (Program(rfm=...), or an "
+                "[rfm] table in a file)",
+            ],
+        ),
+    ],
+)
+def test_every_rfm_problem_is_reported_with_its_path(
+    data: dict[str, Any], expected: list[str]
+) -> None:
+    with pytest.raises(rk.ProgramError) as caught:
+        rk.load_program(data)
+    assert [str(p) for p in caught.value.problems] == expected
+
+
+def test_a_broken_rfm_table_still_declares_its_segments() -> None:
+    """Rules naming RFM segments are not reported again; a clashing name still is."""
+    data = rfm_changed("rfm.frequency", [3, 2, 1, 0])
+    data["segments"]["lost"] = {"spent_at_least": "1"}
+    with pytest.raises(rk.ProgramError) as caught:
+        rk.load_program(data)
+    assert [p.path for p in caught.value.problems] == ["segments.lost", "rfm.frequency[1]"]

@@ -159,6 +159,40 @@ SIMULATIONS: dict[str, tuple[str, list[str]]] = {
             r"^  never awarded: spring-week$",  # 16-22 March: after these two months
         ],
     ),
+    "ecommerce": (
+        "2026-05-01",
+        [
+            r"^OK: Trailhead Outfitters \(America/Los_Angeles\): 6 rules, 3 rewards, "
+            r"0 tier levels, 0 badges, 1 raffle",
+            r"^Lines: 17 read, 16 applied, 0 replayed, 1 refused$",
+            r"1 by the programme: reward unavailable 1$",  # the last steel bottle was taken
+            r"^  issued\s+1,924$",
+            r"^  redeemed\s+950$",
+            r"^  reversed\s+272$",  # a partial return (112) and a full one (160)
+            r"^  outstanding\s+702$",
+            r"^Raffle tickets: 23 \(spring-raffle 23\)$",  # returns took 4 back
+            r"^Members referred: 1$",
+            r"^\s+\d+\. spring-sale\s+300\s",  # its whole budget, then nothing
+            r"^\s+\d+\. refer-a-friend\s+450\s",
+            r"^\s+\d+\. welcome\s+400\s.*125 taken back$",
+        ],
+    ),
+    "fitness": (
+        "2026-03-30",
+        [
+            r"^OK: PulseFit \(Europe/London\): 4 rules, 3 rewards, 0 tier levels, 6 badges, "
+            r"0 raffles",
+            r"^Lines: 36 read, 35 applied, 0 replayed, 1 refused$",
+            r"1 by the programme: not enough points 1$",  # Omar's trainer session
+            r"^  issued\s+1,290$",
+            r"^  outstanding\s+840$",
+            r"^Badges awarded: 10 \(first-sweat 3, habit-formed 2, ten-workouts 2, "
+            r"early-bird 1, on-fire 1, seven-day-streak 1\)$",
+            r"^   1\. weekly-challenge\s+480\s",  # three workouts a week, 20 points each
+            r"^\s+\d+\. workout\s+320\s",
+            r"^\s+\d+\. badge:habit-formed\s+200\s",
+        ],
+    ),
     "game": (
         "2026-04-01",
         [
@@ -187,7 +221,13 @@ def folder_actions(folder: Path, tmp_path: Path) -> Path:
 
 
 def test_there_are_programme_folders() -> None:
-    assert [folder.name for folder in FOLDERS] == ["airline", "cafe", "game"]
+    assert [folder.name for folder in FOLDERS] == [
+        "airline",
+        "cafe",
+        "ecommerce",
+        "fitness",
+        "game",
+    ]
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])

@@ -440,6 +440,23 @@ def test_a_sweep_commits_expiry_and_reports_it() -> None:
     assert kit.expire(at=local("2026-01-31 10:00")).members == 0
 
 
+def test_a_sweep_counts_only_the_members_it_changed() -> None:
+    # Two servers read the members due at the same moment; one sweeps them first.  The
+    # other finds nothing left to do: it commits nothing and counts no one.
+    kit = kit_for(rk.fixed_term({"days": 30}))
+    act(kit, "v1", local("2026-01-01 10:00"), member="ana")
+    act(kit, "v2", local("2026-01-02 10:00"), member="bea")
+    at = local("2026-03-01 10:00")
+    seen_due = kit.store.due(at)
+    other = rk.Rewards(kit.program, store=kit.store)
+    assert other.expire(at=at).members == 2
+    versions = {m: kit.store.load(m).version for m in seen_due}
+    kit.store.due = lambda _at: seen_due  # type: ignore[method-assign]
+    late = kit.expire(at=at)
+    assert (late.members, dict(late.expired)) == (0, {})
+    assert {m: kit.store.load(m).version for m in seen_due} == versions
+
+
 # ---------------------------------------------------------------- properties
 
 POLICIES: Sequence[rk.ExpiryPolicy] = (

@@ -355,3 +355,85 @@ def test_time_moves_forward_in_outcomes(kit: rk.Rewards) -> None:
         "2026-03-04 10:00"
     )
     assert view.first_seen + timedelta(days=3) == view.last_activity
+
+
+def test_a_call_dated_before_later_actions_cannot_spend_what_they_earned() -> None:
+    program = rk.Program(
+        name="Back-dated",
+        rules=[rk.fixed("visit", on="visit", points=100)],
+        rewards=[rk.reward("big", cost=150), rk.reward("small", cost=100)],
+    )
+    kit = rk.Rewards(program)
+
+    def day(n: int) -> datetime:
+        return datetime(2026, 6, n, 12, tzinfo=UTC)
+
+    for n in (1, 3):
+        kit.record(rk.Action(id=f"v{n}", member="ana", kind="visit", at=day(n)))
+    assert kit.balance("ana", at=day(2)) == 100  # the 3 June visit had not happened yet
+    assert kit.balance("ana", at=day(3)) == 200
+    with pytest.raises(rk.InsufficientPoints) as refused:
+        kit.redeem("ana", "big", id="r1", at=day(2))
+    assert (refused.value.balance, refused.value.needed) == (100, 150)
+    assert kit.balance("ana") == 200  # refused: nothing changed
+    kit.redeem("ana", "small", id="r2", at=day(2))
+    # It spent the 1 June lot, the only one that existed on 2 June; the ledger never
+    # goes below zero when read in date order.
+    running = 0
+    for entry in sorted(kit.history("ana"), key=lambda e: e.at):
+        running += entry.points
+        assert running >= 0
+    assert [lot.earned_at for lot in kit.member("ana").lots] == [day(3)]
+
+
+def test_a_call_that_names_no_instant_is_never_before_the_members_latest_activity() -> None:
+    # This server's clock is five seconds behind the one that dated the purchase: the
+    # points it earned are there to see and to spend at once.
+    program = rk.Program(
+        name="Skew",
+        rules=[rk.fixed("visit", on="visit", points=100)],
+        rewards=[rk.reward("coffee", cost=100)],
+    )
+    bought = datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)
+    kit = rk.Rewards(program, clock=lambda: bought - timedelta(seconds=5))
+    kit.record(rk.Action(id="v1", member="ana", kind="visit", at=bought))
+    assert kit.balance("ana") == 100
+    assert kit.member("ana").balance == 100
+    out = kit.redeem("ana", "coffee", id="r1")
+    assert out.points == -100 and out.entries[-1].at == bought
+    # An explicit instant is taken as given: then the points did not exist yet.
+    kit.record(rk.Action(id="v2", member="ana", kind="visit", at=bought + timedelta(hours=1)))
+    with pytest.raises(rk.InsufficientPoints):
+        kit.redeem("ana", "coffee", id="r2", at=bought + timedelta(minutes=30))
+
+
+def test_a_referrers_bonus_dated_ahead_of_this_clock_is_there_to_see_and_spend() -> None:
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    program = rk.Program(
+        name="Skewed referral",
+        rules=[
+            rk.per_amount("base", on="purchase", per="1.00", points=1),
+            rk.referral("friend", on="purchase", referrer_points=200, referred_points=100),
+        ],
+        rewards=[rk.reward("coffee", cost=150)],
+    )
+    kit = rk.Rewards(program, clock=lambda: now)
+    kit.record(
+        rk.Action(id="a0", member="ana", kind="purchase", at=now - timedelta(days=1), amount="10")
+    )
+    kit.refer("ana", "bob", id="ref", at=now - timedelta(hours=1))
+    # Bob's purchase is dated by a till two minutes ahead of this server's clock.
+    ahead = now + timedelta(minutes=2)
+    kit.record(rk.Action(id="b1", member="bob", kind="purchase", at=ahead, amount="50"))
+    assert kit.balance("ana") == kit.member("ana").balance == 210
+    assert kit.redeem("ana", "coffee", id="r1").balance == 60
+
+
+def test_a_reversal_dated_before_its_action_still_takes_the_actions_own_points() -> None:
+    program = rk.Program(name="Early refund", rules=[rk.fixed("base", on="visit", points=50)])
+    kit = rk.Rewards(program)
+    at = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    kit.record(rk.Action(id="a1", member="ana", kind="visit", at=at))
+    out = kit.reverse("a1", id="r1", at=at - timedelta(minutes=1))
+    assert (out.points, kit.balance("ana", at=at)) == (-50, 0)
+    assert kit.member("ana", at=at).debts == {}

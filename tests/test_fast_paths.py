@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -230,6 +231,52 @@ def test_record_many_ends_exactly_where_recording_one_by_one_ends(tmp_path: Path
         batched.close()
 
 
+def referral_program() -> rk.Program:
+    return rk.Program(
+        name="Referrals",
+        timezone="Europe/Madrid",
+        rules=[
+            rk.per_amount("base", on="purchase", per="1.00", points=1),
+            rk.referral("friend", on="purchase", referrer_points=200, referred_points=100),
+        ],
+    )
+
+
+def test_a_batch_pays_referrers_in_order_as_one_by_one_does(tmp_path: Path) -> None:
+    # m0 brought m1 and m2; m0's own purchases come after its friends' first ones, in
+    # the same batch: its ledger must hold the bonuses before them, as one by one.
+    stream = [
+        rk.Action(
+            id=f"p{n}",
+            member=member,
+            kind="purchase",
+            at=START + timedelta(hours=n),
+            amount=Decimal(amount),
+        )
+        for n, (member, amount) in enumerate(
+            [("m0", "10"), ("m1", "30"), ("m0", "5"), ("m2", "12"), ("m0", "7"), ("m1", "3")]
+        )
+    ]
+    for make in (MemoryStore, lambda: SQLiteStore(tmp_path / f"r{id(stream)}.db")):
+        one, many = (
+            make(),
+            MemoryStore() if make is MemoryStore else SQLiteStore(tmp_path / "batched.db"),
+        )
+        kits = [rk.Rewards(referral_program(), store=store) for store in (one, many)]
+        for kit in kits:
+            for friend in ("m1", "m2"):
+                kit.refer("m0", friend, id=f"ref-{friend}", at=START - timedelta(days=1))
+        expected = [kits[0].record(action) for action in stream]
+        assert kits[1].record_many(stream) == expected
+        assert kits[1].balance("m0") == kits[0].balance("m0") == 10 + 200 + 5 + 200 + 7
+        assert [e.points for e in kits[1].history("m0")] == [10, 200, 5, 200, 7]
+        for member in ("m0", "m1", "m2"):
+            assert one.load(member) == many.load(member)
+            assert one.chain(member) == many.chain(member)
+        for kit in kits:
+            kit.close()
+
+
 def test_a_refused_action_in_a_batch_is_returned_and_the_others_are_recorded() -> None:
     kit = rk.Rewards(rich_program())
     first = actions(3)
@@ -338,3 +385,37 @@ def test_a_kept_state_is_not_used_once_another_process_changed_the_member(
     assert no_cache.load(first.member) is not no_cache.load(first.member)
     for store in (mine, theirs, no_cache):
         store.close()
+
+
+def test_after_a_lost_race_a_repeated_id_in_the_batch_replays_what_was_committed() -> None:
+    at = START + timedelta(days=1)
+    program = referral_program()
+
+    class RacyStore(MemoryStore):
+        """Another server records for ana between the batch's reads and its commit."""
+
+        raced = False
+
+        def commit_many(self, units: Sequence[Commit]) -> None:
+            if not self.raced and any(unit.member == "ana" for unit in units):
+                self.raced = True
+                other = rk.Rewards(program, store=self)
+                other.record(
+                    rk.Action(id="other", member="ana", kind="purchase", at=at, amount="1000")
+                )
+            super().commit_many(units)
+
+    store = RacyStore()
+    kit = rk.Rewards(program, store=store)
+    kit.refer("carl", "bob", id="ref", at=at - timedelta(hours=1))
+    a1 = rk.Action(
+        id="a1", member="ana", kind="purchase", at=at + timedelta(minutes=1), amount="10"
+    )
+    b1 = rk.Action(
+        id="b1", member="bob", kind="purchase", at=at + timedelta(minutes=2), amount="50"
+    )
+    first, _, again = kit.record_many([a1, b1, a1])  # b1 pays carl: a stretch ends there
+    assert isinstance(first, rk.Outcome) and isinstance(again, rk.Outcome)
+    stored = store.receipt("record", "a1")
+    assert stored is not None and first.balance == stored.outcome.balance == 1010
+    assert again.replayed and again.balance == 1010  # the committed outcome, not the lost one

@@ -95,6 +95,7 @@ def test_seed_75_points_earned_with_a_100_point_reward_gives_the_25_points_messa
         "balance": 75,
         "needed": 25,
         "earned": 75,
+        "currency": "points",
     }
 
 
@@ -191,6 +192,7 @@ def test_points_expiring_appears_exactly_the_window_before_the_expiry_instant() 
         "date": date(2026, 4, 10),
         "days_left": 30,
         "expires_at": at("2026-04-10 12:00"),
+        "currency": "points",
     }
     assert nudge.message == "40 of your points expire on 2026-04-10: 30 days left to use them."
 
@@ -446,7 +448,8 @@ def test_a_template_with_an_unknown_field_is_refused_naming_the_known_ones() -> 
     (problem,) = caught.value.problems
     assert problem.path == "nudges.templates.reward_within_reach"
     assert problem.message == (
-        "unknown field {missing}: use one of reward, reward_name, cost, balance, needed, earned"
+        "unknown field {missing}: use one of reward, reward_name, cost, balance, needed, earned, "
+        "currency"
     )
 
 
@@ -596,3 +599,19 @@ def test_inactive_days_are_local_calendar_days_whatever_the_hour(days: int, minu
         return
     (nudge,) = nudges(program, state, when)
     assert nudge.fields["days"] == days
+
+
+def test_the_english_defaults_name_the_programmes_currency() -> None:
+    program = rk.Program(
+        name="SkyWays",
+        timezone="Europe/Madrid",
+        currencies=("miles",),
+        rules=[rk.per_amount("fly", on="flight", per="1.00", points=5, currency="miles")],
+        rewards=[rk.reward("upgrade", cost=6000, currency="miles", name="an upgrade")],
+    )
+    assert program.currency == "miles"
+    kit = rk.Rewards(program)
+    when = at("2026-03-07 09:30")
+    kit.record(rk.Action(id="f1", member="ana", kind="flight", at=when, amount="1000.00"))
+    (nudge,) = kit.nudges("ana", at=when + TICK)
+    assert nudge.message == "You have 5000 miles: only 1000 more to an upgrade."

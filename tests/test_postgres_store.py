@@ -334,3 +334,45 @@ def test_a_failed_write_rolls_back_the_whole_commit(store: PostgresStore, made: 
     rows(made, store.schema, "DELETE FROM entries")
     store.commit(unit)
     assert store.load("ana").version == 1 and store.counter("stock") == 1
+
+
+# ------------------------------------------------------------------ writes from a kept state
+
+
+def test_a_write_from_a_stale_kept_state_starts_again_from_the_database(made: Schemas) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import rewardkit as rk
+
+    program = rk.Program(name="Two servers", rules=[rk.fixed("visit", on="visit", points=1)])
+    schema = made.new()
+    first = PostgresStore(made.url, schema=schema, pool=False)
+    second = PostgresStore(made.url, schema=schema, pool=False)
+    one, two = rk.Rewards(program, store=first), rk.Rewards(program, store=second)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def visit(kit: rk.Rewards, n: int) -> rk.Outcome:
+        at = start + timedelta(minutes=n)
+        return kit.record(rk.Action(id=f"v{n}", member="ana", kind="visit", at=at))
+
+    visit(one, 0)
+    visit(two, 1)  # the second server keeps ana at version 2
+    loads: list[str] = []
+    real_load = first.load
+
+    def counted(member: str) -> Any:
+        loads.append(member)
+        return real_load(member)
+
+    first.load = counted  # type: ignore[method-assign]
+    # The first server still keeps ana at version 1: its commit is refused, and the
+    # write starts again from a fresh load, once.
+    assert visit(one, 2).points == 1
+    assert loads == ["ana"]
+    assert visit(one, 3).points == 1  # now kept at the latest version: no load at all
+    assert loads == ["ana"]
+    assert first.load("ana").state.balance() == 4
+    assert [e.cause for e in two.history("ana")] == ["v0", "v1", "v2", "v3"]
+    assert two.verify().ok
+    one.close()
+    two.close()

@@ -6,6 +6,7 @@ points, inside the window and under the per-member maximum."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 from collections.abc import Iterator, Sequence
@@ -422,3 +423,128 @@ def test_a_draw_is_kept_by_the_store_and_replayed_after_reopening(tmp_path: Path
         again = kit.draw("summer", seed=SEED, at=local("2026-08-01 00:00"))
         assert again.replayed and attrs.evolve(again, replayed=False) == first
         assert rk.verify_draw(again, kit.raffle_entries("summer"))
+
+
+# ---------------------------------------------------------------- refunds
+
+
+def taken_back(outcome: rk.Outcome) -> list[tuple[str, str, int]]:
+    return [
+        (e.raffle, e.action, e.tickets)
+        for e in outcome.events
+        if isinstance(e, rk.TicketsTakenBack)
+    ]
+
+
+def test_a_refund_takes_back_the_tickets_its_purchase_earned_in_proportion(
+    kit: rk.Rewards,
+) -> None:
+    act(kit, "o1", DURING, kind="purchase", amount="40.00")  # 4 tickets
+    act(kit, "v1", DURING + TICK)  # 1 ticket: 5, the maximum
+    assert kit.member("ana", at=DURING + TICK).tickets["summer"] == 5
+    quarter = kit.reverse("o1", id="r1", amount="10.00", at=DURING + 2 * TICK)
+    assert taken_back(quarter) == [("summer", "o1", 1)]  # floor(4 x 10 / 40)
+    third = kit.reverse("o1", id="r2", amount="15.00", at=DURING + 3 * TICK)
+    assert taken_back(third) == [("summer", "o1", 1)]  # floor(4 x 25 / 40) = 2 in all
+    assert kit.reverse("o1", id="r2", amount="15.00", at=DURING + 3 * TICK).replayed
+    rest = kit.reverse("o1", id="r3", at=DURING + 4 * TICK)
+    assert taken_back(rest) == [("summer", "o1", 2)]  # the whole order: all 4
+    assert kit.member("ana", at=DURING + 4 * TICK).tickets["summer"] == 1  # the visit's
+    # Room again under the maximum: a new purchase earns tickets.
+    assert tickets_of(act(kit, "o2", DURING + 5 * TICK, kind="purchase", amount="20.00")) == [
+        ("summer", "spend-ticket", 2)
+    ]
+    assert kit.raffle_entries("summer") == [("ana", 3)]
+
+
+def test_a_refund_after_the_raffle_closed_leaves_its_tickets(kit: rk.Rewards) -> None:
+    act(kit, "o1", DURING, kind="purchase", amount="30.00")
+    out = kit.reverse("o1", id="r1", at=CLOSES)
+    assert taken_back(out) == [] and out.points == -30
+    assert kit.raffle_entries("summer") == [("ana", 3)]  # they were in the draw
+
+
+def test_tickets_a_member_cannot_afford_are_refused_naming_the_raffle(kit: rk.Rewards) -> None:
+    with pytest.raises(rk.InsufficientPoints) as refused:
+        kit.enter("summer", "ana", id="t1", tickets=2, at=DURING)
+    error = refused.value
+    assert (error.reward, error.balance, error.needed, error.missing) == (
+        "raffle:summer",
+        0,
+        100,
+        100,
+    )
+    assert str(error) == (
+        "member 'ana' has 0 points but the tickets of raffle 'summer' cost 100: 100 more needed"
+    )
+
+
+def test_views_and_draws_are_json_data_for_a_web_app(kit: rk.Rewards) -> None:
+    import json
+
+    act(kit, "o1", DURING, kind="purchase", amount="25.00")
+    view = json.loads(json.dumps(rk.to_data(kit.member("ana", at=DURING + TICK))))
+    assert view["tickets"] == {"summer": 2} and view["balance"] == 25
+    assert datetime.fromisoformat(view["lots"][0]["earned_at"]) == DURING
+    draw = kit.draw("summer", seed=SEED, at=CLOSES)
+    data = json.loads(json.dumps(rk.to_data(draw)))
+    assert data["winners"] == list(draw.winners) == ["ana"]
+    assert data["seed"] == draw.seed and data["entries_digest"] == draw.entries_digest
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_a_stores_quick_read_of_tickets_gives_the_entries_a_member_walk_gives(
+    kind: str, tmp_path: Path
+) -> None:
+    from ._postgres import schemas
+
+    odd = 'l\'été "2026" ü.x'  # quotes, a dot and a non-ASCII letter in a raffle id
+    program = rk.Program(
+        name="Odd ids",
+        timezone="Europe/Madrid",
+        rules=(
+            rk.tickets("visit-ticket", raffle=odd, on="visit"),
+            rk.tickets("spend-ticket", raffle="summer", on="purchase", per="10.00"),
+        ),
+        raffles=(
+            rk.raffle(odd, opens_at=OPENS, closes_at=CLOSES),
+            rk.raffle("summer", opens_at=OPENS, closes_at=CLOSES),
+        ),
+    )
+    with contextlib.ExitStack() as stack:
+        if kind == "postgres":
+            url = stack.enter_context(schemas()).url_for()
+        else:
+            url = "memory://" if kind == "memory" else f"sqlite:///{tmp_path / 't.db'}"
+        kit = stack.enter_context(rk.Rewards(program, store=url, clock=no_clock))
+        members = ["zoé", "ana", "Bob", "carla", "dan"]
+        for n, member in enumerate(members):
+            for visit in range(n):
+                act(kit, f"v-{member}-{visit}", DURING + visit * TICK, member=member)
+            act(
+                kit, f"p-{member}", DURING, kind="purchase", amount=str(10 * (4 - n)), member=member
+            )
+
+        def walked(raffle: str) -> list[tuple[str, int]]:
+            return [
+                (m, kit.store.load(m).state.tickets[raffle])
+                for m in kit.store.members()
+                if kit.store.load(m).state.tickets.get(raffle, 0) > 0
+            ]
+
+        # By member id in code point order ("Bob" before "ana"), as a walk gives them.
+        assert kit.raffle_entries(odd) == walked(odd) == [
+            ("Bob", 2), ("ana", 1), ("carla", 3), ("dan", 4)
+        ]  # fmt: skip
+        assert kit.raffle_entries("summer") == walked("summer") == [
+            ("Bob", 2), ("ana", 3), ("carla", 1), ("zoé", 4)
+        ]  # fmt: skip
+
+
+def test_a_refund_after_the_draw_leaves_the_tickets_that_were_in_it(kit: rk.Rewards) -> None:
+    act(kit, "o1", DURING, kind="purchase", amount="30.00")
+    kit.draw("summer", seed=SEED, at=CLOSES)
+    # Dated inside the raffle's window, but the draw has happened: its entries stand.
+    out = kit.reverse("o1", id="r1", at=DURING + TICK)
+    assert taken_back(out) == [] and out.points == -30
+    assert kit.member("ana", at=CLOSES).tickets["summer"] == 3

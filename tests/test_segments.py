@@ -1,20 +1,38 @@
 """Segments: conditions on what a member has done before an action (total spend, actions,
-inactivity), each at its boundary; named segments tested with ``in_segment``; and an
-unknown segment, which never matches and which a programme refuses."""
+inactivity), each at its boundary; named segments tested with ``in_segment``; an
+unknown segment, which never matches and which a programme refuses; and RFM segments,
+each score at its cut points, in rules exactly as the analytics name them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
+import attrs
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 import rewardkit as rk
+from rewardkit import analytics, rfm
+from rewardkit.engine import evaluate
+from rewardkit.rfm import (
+    SEGMENT_NAMES,
+    RFMScore,
+    facts_of,
+    micros,
+    rfm_score,
+    segment_of,
+    silent_days,
+)
+from rewardkit.testing.strategies import ACTION_KINDS
 
 from ._timekit import MADRID, TICK, local
 
 NOW = local("2026-06-01 12:00")
+T = TypeVar("T", int, Decimal)
 
 
 def holds(
@@ -181,3 +199,305 @@ def test_segment_conditions_read_like_what_they_test() -> None:
     assert repr(rk.actions_at_least(3, "visit")) == "<member has >= 3 visit actions>"
     assert repr(rk.inactive_for({"days": 60})) == "<member inactive for 60 days>"
     assert repr(rk.in_segment("vip")) == "<member in segment vip>"
+
+
+# ---------------------------------------------------------------- RFM segments
+#
+# Cut points: R 5 under 3 days of silence, 4 under 7, 3 under 14, 2 under 30;
+# F 5 above 8 visits, 4 above 4, 3 above 2, 2 above 1; M 5 above 200, 4 above 100...
+
+MODEL = rk.RFMModel(
+    recency_days=(30, 14, 7, 3), frequency=(1, 2, 4, 8), monetary=("10", "50", "100", "200")
+)
+DAY = timedelta(days=1)
+
+
+def visitor(silent: timedelta, visits: int = 5, spent: str = "150") -> rk.MemberState:
+    """A member with ``visits`` purchases, the last ``silent`` before NOW."""
+    last = NOW - silent
+    return member(
+        kinds={"purchase": visits},
+        spent=Decimal(spent),
+        first_seen=last - 100 * DAY,
+        last_activity=last,
+        activity={"purchase": last},
+    )
+
+
+def scores(state: rk.MemberState, at: datetime = NOW) -> tuple[int, int, int] | None:
+    score = rfm_score(state, MODEL, at)
+    return None if score is None else (score.recency, score.frequency, score.monetary)
+
+
+@pytest.mark.parametrize(
+    ("silent", "expected"),
+    [
+        (3 * DAY - TICK, 5),  # 2 whole days
+        (3 * DAY, 4),  # exactly 3 days is not under 3
+        (7 * DAY - TICK, 4),
+        (7 * DAY, 3),
+        (14 * DAY, 2),
+        (30 * DAY - TICK, 2),
+        (30 * DAY, 1),
+        (400 * DAY, 1),
+    ],
+)
+def test_recency_scores_whole_days_of_silence_against_each_cut_point(
+    silent: timedelta, expected: int
+) -> None:
+    assert scores(visitor(silent)) == (expected, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("visits", "expected"), [(1, 1), (2, 2), (3, 3), (4, 3), (5, 4), (8, 4), (9, 5)]
+)
+def test_frequency_beats_a_cut_point_with_strictly_more_visits(visits: int, expected: int) -> None:
+    assert scores(visitor(DAY, visits=visits)) == (5, expected, 4)
+
+
+@pytest.mark.parametrize(
+    ("spent", "expected"),
+    [("0", 1), ("10", 1), ("10.01", 2), ("100", 3), ("100.01", 4), ("200", 4), ("200.01", 5)],
+)
+def test_monetary_beats_a_cut_point_with_strictly_more_spend(spent: str, expected: int) -> None:
+    assert scores(visitor(DAY, spent=spent)) == (5, 4, expected)
+
+
+def test_recency_counts_24_hour_days_not_calendar_days() -> None:
+    # Madrid's clocks go forward on 29 March 2026: noon to noon is 23 hours, not a day.
+    saturday_noon, sunday_noon = local("2026-03-28 12:00"), local("2026-03-29 12:00")
+    state = member(kinds={"visit": 1}, first_seen=saturday_noon, last_activity=saturday_noon)
+    assert silent_days(micros(saturday_noon), micros(sunday_noon)) == 0
+    assert rfm_score(state, MODEL, sunday_noon) == rfm_score(state, MODEL, saturday_noon)
+
+
+def test_a_member_without_a_visit_is_in_no_rfm_segment() -> None:
+    program = rk.Program(name="p", rfm=MODEL)
+    for name in SEGMENT_NAMES:
+        assert not holds(rk.in_segment(name), member(), segments=program.all_segments)
+    assert segment_of(member(), MODEL, NOW) is None
+
+
+def test_visits_count_the_models_kinds_only() -> None:
+    purchases = attrs.evolve(MODEL, kinds="purchase")
+    state = member(
+        kinds={"purchase": 1, "visit": 20},
+        first_seen=NOW - 60 * DAY,
+        last_activity=NOW - DAY,
+        activity={"purchase": NOW - 60 * DAY, "visit": NOW - DAY},
+    )
+    assert scores(state) == (5, 5, 1)
+    only = rfm_score(state, purchases, NOW)
+    assert only is not None and (only.recency, only.frequency) == (1, 1)  # 60 days, 1 visit
+
+
+@pytest.mark.parametrize(
+    ("state", "segment"),
+    [
+        (visitor(DAY, visits=9, spent="300"), "champions"),  # 5 5 5
+        (visitor(DAY, visits=1, spent="5"), "new"),  # 5 1 1
+        (visitor(10 * DAY, visits=5, spent="60"), "loyal"),  # 3 4 3
+        (visitor(10 * DAY, visits=2, spent="20"), "potential"),  # 3 2 2
+        (visitor(20 * DAY, visits=9, spent="300"), "at-risk"),  # 2 5 5
+        (visitor(20 * DAY, visits=2, spent="20"), "hibernating"),  # 2 2 2
+        (visitor(90 * DAY, visits=2, spent="20"), "lost"),  # 1 2 2
+    ],
+)
+def test_in_segment_names_the_rfm_segment_of_the_programmes_model(
+    state: rk.MemberState, segment: str
+) -> None:
+    program = rk.Program(name="p", rfm=MODEL)
+    held = [
+        name
+        for name in SEGMENT_NAMES
+        if holds(rk.in_segment(name), state, segments=program.all_segments)
+    ]
+    assert held == [segment] == [segment_of(state, MODEL, NOW)]
+
+
+def test_rfm_segments_compose_with_named_segments() -> None:
+    program = rk.Program(
+        name="p",
+        rfm=MODEL,
+        segments={"big-at-risk": rk.in_segment("at-risk") & rk.spent_at_least(250)},
+    )
+    at_risk = visitor(20 * DAY, visits=9, spent="300")
+    assert holds(rk.in_segment("big-at-risk"), at_risk, segments=program.all_segments)
+    assert not holds(
+        rk.in_segment("big-at-risk"),
+        visitor(20 * DAY, visits=9, spent="210"),
+        segments=program.all_segments,
+    )
+
+
+def test_a_win_back_bonus_goes_only_to_members_at_risk() -> None:
+    """Act before they leave: 50 points on the purchase that brings an at-risk member back."""
+    program = rk.Program(
+        name="Café Aroma",
+        timezone="Europe/Madrid",
+        rules=[
+            rk.per_amount("base", on="purchase", per="1.00", points=1),
+            rk.fixed("win-back", on="purchase", points=50, when=rk.in_segment("at-risk")),
+        ],
+        rfm=MODEL,
+    )
+    kit = rk.Rewards(program, store="memory://")
+    start = local("2026-03-02 10:00")
+
+    def buy(who: str, when: datetime, amount: str = "30") -> list[str]:
+        action = rk.Action(
+            id=f"{who}-{when.isoformat()}", member=who, kind="purchase", at=when, amount=amount
+        )
+        return [award.rule for award in kit.record(action).awards]
+
+    for week in range(10):  # two regulars: ten purchases of 30, a week apart
+        for who in ("ana", "bruno"):
+            assert buy(who, start + week * 7 * DAY) == ["base"]
+    for week in (7, 8):  # and an occasional customer
+        assert buy("diego", start + week * 7 * DAY, "12") == ["base"]
+    last = start + 63 * DAY
+    assert buy("ana", last + 6 * DAY) == ["base"]  # R 4: still loyal, no bonus
+    assert buy("diego", last + 20 * DAY, "12") == ["base"]  # R 2, F 2, M 2: hibernating
+    assert buy("bruno", last + 20 * DAY) == ["base", "win-back"]  # R 2, F 5, M 5: at risk
+    assert buy("bruno", last + 21 * DAY) == ["base"]  # back: R 5 again
+    assert buy("carmen", last + 20 * DAY) == ["base"]  # a first purchase: no segment yet
+    assert buy("bruno", last + 80 * DAY) == ["base", "win-back"]  # R 1: at risk still
+
+
+def test_a_programme_refuses_a_segment_named_like_an_rfm_segment() -> None:
+    with pytest.raises(rk.ProgramError) as caught:
+        rk.Program(name="p", rfm=MODEL, segments={"loyal": rk.spent_at_least(100)})
+    assert [p.path for p in caught.value.problems] == ["segments.loyal"]
+    assert "RFM segment" in caught.value.problems[0].message
+    rk.Program(name="p", segments={"loyal": rk.spent_at_least(100)})  # no model: no clash
+
+
+def test_an_rfm_segment_without_a_model_says_what_is_missing() -> None:
+    with pytest.raises(rk.ProgramError) as caught:
+        rk.Program(name="p", rules=[rk.fixed("x", points=1, when=rk.in_segment("at-risk"))])
+    (problem,) = caught.value.problems
+    assert problem.path == "rules[0].when.segment"
+    assert "at-risk is an RFM segment" in problem.message
+    assert "Program(rfm=...)" in problem.message
+
+
+def test_a_close_name_of_an_rfm_segment_gets_a_suggestion() -> None:
+    with pytest.raises(rk.ProgramError, match=r"no segment 'at_risk' \(did you mean 'at-risk'\?\)"):
+        rk.Program(
+            name="p", rfm=MODEL, rules=[rk.fixed("x", points=1, when=rk.in_segment("at_risk"))]
+        )
+
+
+def test_rfm_must_be_a_model() -> None:
+    with pytest.raises(rk.ProgramError, match=r"rfm: must be an RFMModel"):
+        rk.Program(name="p", rfm={"recency_days": [1, 1, 1, 1]})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"recency_days": (7, 14, 30, 60)},
+            "rfm.recency_days[1]: 14 days is longer than the cut point before it (7 days)",
+        ),
+        ({"frequency": (1, 2, 4)}, "rfm.frequency: expected 4 cut points"),
+        ({"frequency": (1, 2, 4, 3)}, "rfm.frequency[3]: 3 is less than the cut point before"),
+        ({"monetary": ("10", "5", "100", "200")}, "rfm.monetary[1]: 5 is less than"),
+        ({"monetary": ("10", "-5", "100", "200")}, "rfm.monetary[1]: must be an amount >= 0"),
+        ({"recency_days": (30, 14, 7, 2.5)}, "rfm.recency_days[3]: must be a whole number"),
+        ({"kinds": ()}, "rfm.kinds: must name at least one action kind"),
+        ({"members": -1}, "rfm.members: must be a whole number >= 0, got -1"),
+    ],
+)
+def test_a_bad_rfm_model_is_a_programme_error_naming_the_cut_point(
+    fields: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(rk.ProgramError) as caught:
+        attrs.evolve(MODEL, **fields)
+    assert str(caught.value.problems[0]).startswith(expected)
+
+
+def test_equal_cut_points_are_a_valid_model() -> None:
+    """Quintiles of a population with ties repeat a value: (1, 1, 1, 1) visits."""
+    tied = rk.RFMModel(recency_days=(9, 9, 9, 9), frequency=(1, 1, 1, 1), monetary=(0, 0, 0, 0))
+    champion = RFMScore(5, 5, 5, rfm.Segment.CHAMPIONS)
+    assert rfm_score(visitor(9 * DAY - TICK, visits=2, spent="0.01"), tied, NOW) == champion
+    lost = RFMScore(1, 1, 1, rfm.Segment.LOST)
+    assert rfm_score(visitor(9 * DAY, visits=1, spent="0"), tied, NOW) == lost
+
+
+def test_an_rfm_segment_condition_reads_like_what_it_tests() -> None:
+    program = rk.Program(name="p", rfm=MODEL)
+    assert repr(program.all_segments["at-risk"]) == "<member in RFM segment at-risk>"
+
+
+# ---------------------------------------------------------------- rules agree with analytics
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[rk.Action]:
+    """A member's purchases and visits over a year, in time order."""
+    start = local("2025-06-01 08:00")
+    offsets = sorted(draw(st.lists(st.integers(0, 365 * 24 * 60), max_size=12)))
+    actions = []
+    for n, minutes in enumerate(offsets):
+        kind = draw(st.sampled_from(("purchase", "visit")))
+        amount = draw(st.decimals("0", "80", places=2)) if kind == "purchase" else None
+        at = start + timedelta(minutes=minutes)
+        actions.append(rk.Action(id=f"a{n}", member="ana", kind=kind, at=at, amount=amount))
+    return actions
+
+
+def _fold(actions: list[rk.Action]) -> rk.MemberState:
+    program = rk.Program(name="p", timezone="Europe/Madrid")
+    state = rk.MemberState(id="ana")
+    for action in actions:
+        state = evaluate(program, state, action).state
+    return state
+
+
+def _cut_points(data: st.DataObject, near: list[T], anything: st.SearchStrategy[T]) -> list[T]:
+    """Four cut points in rising order, often the member's own value or next to it."""
+    values = st.one_of(st.sampled_from(near), anything)
+    return sorted(data.draw(st.lists(values, min_size=4, max_size=4)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    histories(),
+    st.one_of(st.none(), st.sampled_from([("purchase",), ("visit",), ("purchase", "visit")])),
+    st.integers(0, 400 * 24 * 60),
+    st.sampled_from(ACTION_KINDS),
+    st.data(),
+)
+def test_a_rules_rfm_segment_is_the_segment_analytics_names(
+    actions: list[rk.Action],
+    kinds: tuple[str, ...] | None,
+    minutes: int,
+    kind: str,
+    data: st.DataObject,
+) -> None:
+    """For any history, model and instant, the rule for segment S fires exactly when
+    ``analytics.segment_of`` places the member before the action in S at its instant."""
+    before = _fold(actions)
+    at = local("2025-06-01 08:00") + timedelta(minutes=minutes)
+    visits, _, last, spent = facts_of(before, None if kinds is None else frozenset(kinds))
+    days = silent_days(last, micros(at)) if last >= 0 else 0
+    cent = Decimal("0.01")
+    recency = _cut_points(data, [days, days + 1, max(days - 1, 0)], st.integers(0, 400))
+    frequency = _cut_points(data, [visits, visits + 1, max(visits - 1, 0)], st.integers(0, 20))
+    monetary = _cut_points(
+        data, [spent, spent + cent, max(spent - cent, Decimal(0))], st.decimals(0, 500, places=2)
+    )
+    model = rk.RFMModel(recency[::-1], frequency, monetary, kinds=kinds)
+    program = rk.Program(
+        name="p",
+        timezone="Europe/Madrid",
+        rfm=model,
+        rules=[rk.fixed(name, points=1, when=rk.in_segment(name)) for name in SEGMENT_NAMES],
+    )
+    probe = rk.Action(id="probe", member="ana", kind=kind, at=at)
+    fired = [award.rule for award in evaluate(program, before, probe).outcome.awards]
+    named = analytics.segment_of(before, model, at)
+    event(f"segment: {named}")
+    assert fired == ([] if named is None else [named.value])

@@ -5,9 +5,10 @@ benefits (multiplier, reward eligibility); refunds; DST; and sweeps."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 import rewardkit as rk
@@ -210,6 +211,11 @@ def test_grace_holds_the_level_until_it_ends_then_drops() -> None:
     grace_end = local("2027-03-10 10:00")
     on_grace = kit.member("ana", at=YEAR_LATER).tier_status
     assert on_grace == rk.TierStatus("gold", REACHED, None, grace_end)
+    swept = kit.expire(at=YEAR_LATER)  # the review begins the grace: an event says so
+    assert [(e.member, e.at, e.level, e.until, e.cause) for e in swept.graces] == [
+        ("ana", YEAR_LATER, "gold", grace_end, "time")
+    ]
+    assert swept.tier_changes == () and kit.expire(at=YEAR_LATER).graces == ()
     assert tier_at(kit, grace_end - TICK) == "gold"
     assert tier_at(kit, grace_end) == "silver"
     changes = [e for e in kit.history("ana", at=grace_end) if e.kind is rk.EntryKind.TIER]
@@ -537,3 +543,83 @@ def test_a_sweep_that_keeps_a_level_reschedules_its_review() -> None:
     assert (report.members, report.tier_changes) == (1, ())
     assert kit.store.due(local("2028-02-10 10:00") - TICK) == []
     assert kit.store.due(local("2028-02-10 10:00")) == ["ana"]
+
+
+# ---------------------------------------------------------------- a level renamed
+
+
+def test_a_level_renamed_in_the_programme_is_dropped_and_the_member_placed_again() -> None:
+    def program(level: str) -> rk.Program:
+        return rk.load_program(
+            {
+                "program": {"name": "Renamed", "timezone": "UTC"},
+                "rules": [{"id": "b", "type": "per_amount", "on": "purchase", "per": "1"}],
+                "tiers": {
+                    "metric": "points_earned",
+                    "levels": [{"id": level, "threshold": 100}],
+                },
+            }
+        )
+
+    store = rk.MemoryStore()
+    first = rk.Action(
+        id="o1", member="ana", kind="purchase", at=datetime(2026, 3, 1, tzinfo=UTC), amount="120"
+    )
+    assert rk.Rewards(program("gold"), store=store).record(first).points == 120
+    kit = rk.Rewards(program("oro"), store=store)
+    assert kit.record(first).replayed  # a known id replays whatever the programme says now
+    later = datetime(2026, 3, 2, tzinfo=UTC)
+    assert kit.member("ana", at=later).tier == "oro"  # 120 points: the new level at once
+    assert kit.nudges("ana", at=later) is not None
+    kit.record(attrs.evolve(first, id="o2", at=later, amount="5"))
+    moves = [(e.reason, e.cause) for e in kit.history("ana") if e.kind is rk.EntryKind.TIER]
+    assert moves == [("- -> gold", "o1"), ("gold -> -", "time"), ("- -> oro", "time")]
+    assert kit.expire(datetime(2027, 4, 1, tzinfo=UTC)) is not None
+
+
+def test_a_programme_without_tiers_any_more_drops_the_members_level() -> None:
+    def program(tiers: bool) -> rk.Program:
+        ladder = rk.ladder(metric="points_earned", levels=[rk.level("gold", 100)])
+        return rk.Program(
+            name="No more tiers",
+            rules=[rk.per_amount("b", on="purchase", per="1.00", points=1)],
+            tiers=ladder if tiers else None,
+        )
+
+    store = rk.MemoryStore()
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    first = rk.Action(id="o1", member="ana", kind="purchase", at=at, amount="120")
+    rk.Rewards(program(True), store=store).record(first)
+    kit = rk.Rewards(program(False), store=store)
+    assert kit.member("ana", at=at + timedelta(days=1)).tier is None
+    kit.record(attrs.evolve(first, id="o2", at=at + timedelta(days=1)))
+    assert store.load("ana").state.tier is None
+    assert kit.expire(at=at + timedelta(days=800)).members == 0  # nothing left to review
+
+
+def test_a_dropped_level_is_written_after_what_time_did_before_it() -> None:
+    def program(level: str) -> rk.Program:
+        return rk.Program(
+            name="Ordered",
+            rules=[rk.per_amount("b", on="purchase", per="1.00", points=1)],
+            expiry=rk.fixed_term({"days": 30}),
+            tiers=rk.ladder(metric="points_earned", levels=[rk.level(level, 100)]),
+        )
+
+    store = rk.MemoryStore()
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    rk.Rewards(program("gold"), store=store).record(
+        rk.Action(id="o1", member="ana", kind="purchase", at=at, amount="120")
+    )
+    kit = rk.Rewards(program("oro"), store=store)
+    kit.expire(at=at + timedelta(days=60))  # the points expired on day 30; the switch is later
+    instants = [entry.at for entry in kit.history("ana")]
+    assert instants == sorted(instants)
+    lines = [(entry.kind.value, entry.reason) for entry in kit.history("ana")]
+    assert lines == [
+        ("earn", "b"),
+        ("tier", "- -> gold"),
+        ("expire", "o1#b"),  # on day 30, before the call that found gold gone
+        ("tier", "gold -> -"),
+        ("tier", "- -> oro"),  # 120 points earned in the window still meet it
+    ]

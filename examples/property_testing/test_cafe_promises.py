@@ -97,6 +97,7 @@ class CafePromises(RewardsStateMachine):
 
 
 TestCafePromises = CafePromises.TestCase
+TestCafePromises.settings = settings(CafePromises.TestCase.settings, max_examples=200)
 
 
 @settings(max_examples=50, deadline=None)

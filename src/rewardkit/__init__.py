@@ -56,7 +56,9 @@ from .events import (
     ReferralRewarded,
     TicketsBought,
     TicketsEarned,
+    TicketsTakenBack,
     TierChanged,
+    TierGraceStarted,
 )
 from .expiry import (
     ExpiryPolicy,
@@ -100,6 +102,7 @@ from .program import Program
 from .raffles import Draw, Raffle, TicketRule, commitment, raffle, tickets, verify_draw
 from .referrals import ReferralRule, referral
 from .rewards import Reward, reward
+from .rfm import RFMModel
 from .rules import Cap, EarningRule, Multiplier, cap, first_time, fixed, multiplier, per_amount
 from .segments import actions_at_least, in_segment, inactive_for, spent_at_least
 from .tiers import (
@@ -113,6 +116,7 @@ from .tiers import (
 )
 
 if TYPE_CHECKING:
+    from ._codec import to_data
     from .config import dump_program, load_program
     from .facade import Rewards
     from .storage import MemoryStore, Store, open_store
@@ -128,6 +132,7 @@ _LAZY = {
     "PostgresStore": "rewardkit.storage.postgres",
     "load_program": "rewardkit.config",
     "dump_program": "rewardkit.config",
+    "to_data": "rewardkit._codec",
 }
 
 __all__ = [
@@ -175,6 +180,7 @@ __all__ = [
     "Problem",
     "Program",
     "ProgramError",
+    "RFMModel",
     "Raffle",
     "RaffleError",
     "ReferralError",
@@ -194,7 +200,9 @@ __all__ = [
     "TicketRule",
     "TicketsBought",
     "TicketsEarned",
+    "TicketsTakenBack",
     "TierChanged",
+    "TierGraceStarted",
     "TierStatus",
     "UnknownAction",
     "UnknownRaffle",
@@ -251,6 +259,7 @@ __all__ = [
     "tickets",
     "tier_in",
     "time_between",
+    "to_data",
     "until_confirmed",
     "verify_draw",
     "weekday",

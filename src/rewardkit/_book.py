@@ -111,6 +111,14 @@ class Book:
     def balance(self, currency: str) -> int:
         return self._totals().get((currency, False), 0)
 
+    def spendable(self, currency: str) -> int:
+        """What can be spent at the book's instant: the balance less any lots earned
+        after it (a call dated before later actions cannot spend what they earned)."""
+        at = self.at
+        return sum(
+            lot.remaining for lot in self.lots if lot.currency == currency and lot.usable_at(at)
+        )
+
     def pending(self, currency: str) -> int:
         return self._totals().get((currency, True), 0)
 
@@ -253,6 +261,8 @@ class Book:
                 return False
             if lot.pending:
                 return prefer is not None and prefer(lot)
+            if prefer is not None and prefer(lot):  # its own: even when dated after the call
+                return lot.usable_at(max(self.at, lot.earned_at))
             return lot.usable_at(self.at)
 
         order = [i for i, lot in enumerate(self.lots) if eligible(lot)]

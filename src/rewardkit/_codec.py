@@ -32,7 +32,9 @@ from .events import (
     RewardRedeemed,
     TicketsBought,
     TicketsEarned,
+    TicketsTakenBack,
     TierChanged,
+    TierGraceStarted,
 )
 from .model import Action, EntryKind, MemberState, Outcome
 
@@ -52,9 +54,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PointsReversed,
         PointsExpired,
         TierChanged,
+        TierGraceStarted,
         BadgeAwarded,
         TicketsEarned,
         TicketsBought,
+        TicketsTakenBack,
         ReferralRewarded,
     )
 }
@@ -146,7 +150,10 @@ _CONVERTER = make_converter()
 
 
 def to_data(value: object, as_type: type | None = None) -> Any:
-    """A JSON-ready form of a domain object."""
+    """``value`` (an Outcome, a MemberView, a list of nudges, a Draw, an Entry, any
+    rewardkit value) as plain JSON data: dicts, lists, strings, numbers, booleans and
+    None.  Instants become ISO 8601 strings, amounts exact decimal strings, and
+    events carry their ``"type"``: what a web app returns, and what the stores write."""
     if isinstance(value, Event):
         return _CONVERTER.unstructure(value, Event)
     return _CONVERTER.unstructure(value, as_type)

@@ -8,7 +8,8 @@ Built-in names: ``kind``, ``weekday``, ``time``, ``dates``, ``recurrence``, ``at
 ``amount``, ``tier``, ``segment``, ``spent_at_least``, ``actions_at_least``,
 ``inactive_for``, ``all``, ``any``, ``not``, ``always``, ``never``; a registered
 condition plugin is written ``its_name = { its fields }``.  ``tier`` and ``segment`` must
-name a level and a segment of the programme being loaded.
+name a level and a segment of the programme being loaded (of ``[segments]``, or an RFM
+segment when it has an ``[rfm]`` table).
 """
 
 from __future__ import annotations

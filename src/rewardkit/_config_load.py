@@ -23,6 +23,7 @@ from .nudges import NudgeSettings
 from .program import Program
 from .raffles import Raffle, raffle, tickets
 from .rewards import Reward, reward
+from .rfm import SEGMENT_NAMES, RFMModel
 from .rules import EarningRule, fixed, multiplier
 from .tiers import Ladder
 
@@ -31,6 +32,7 @@ __all__ = ["SECTIONS", "Loader"]
 SECTIONS: Final = (
     "program",
     "segments",
+    "rfm",
     "rules",
     "expiry",
     "tiers",
@@ -117,11 +119,15 @@ class Loader:
 
     def segment_names(self) -> tuple[str, ...] | None:
         """The segments ``segment`` conditions may name (those whose definition fails
-        too); ``None`` when [segments] is not a table."""
-        if not isinstance(self.data, Mapping) or "segments" not in self.data:
+        too, and the RFM segments when there is an [rfm] table, even one that fails);
+        ``None`` when [segments] is not a table."""
+        if not isinstance(self.data, Mapping):
             return ()
+        rfm = SEGMENT_NAMES if "rfm" in self.data else ()
+        if "segments" not in self.data:
+            return rfm
         raw = self.data["segments"]
-        return tuple(str(name) for name in raw) if isinstance(raw, Mapping) else None
+        return (*(str(name) for name in raw), *rfm) if isinstance(raw, Mapping) else None
 
     def segments(self) -> dict[str, Condition | None]:
         """Each named condition of [segments], ``None`` for those that failed."""
@@ -156,6 +162,7 @@ class Loader:
         self.currencies_known = currencies is not None
         currency = currencies[0] if currencies else DEFAULT_CURRENCY
         tiers = self.section("tiers", Ladder)
+        rfm = self.section("rfm", RFMModel)
         token = loading.set(
             Loading(currency=currency, levels=self.levels(tiers), segments=self.segment_names())
         )
@@ -180,6 +187,7 @@ class Loader:
             "expiry": expiry or never_expire,
             "tiers": tiers,
             "nudges": nudges or NudgeSettings(),
+            "rfm": rfm,
         }
         if self.problems:
             self.cross_references(parts, lists, segments, currency)
@@ -210,6 +218,8 @@ class Loader:
         named: dict[str, Condition] = {
             name: always if cond is None else cond for name, cond in segments.items()
         }
+        if "rfm" in self.failed:  # its segments exist: a name clash is still reported
+            parts = {**parts, "rfm": _STAND_IN_RFM}
         try:
             Program(segments=named, **complete, **parts)
         except ProgramError as error:
@@ -313,6 +323,8 @@ def _stand_in_raffle(i: int, raw: object, currency: str) -> Raffle:
 def _stand_in_leaderboard(i: int, raw: object, currency: str) -> Leaderboard:
     return leaderboard(_raw_text(raw, "id", f"<leaderboards[{i}]>"), metric="actions")
 
+
+_STAND_IN_RFM: Final = RFMModel((0,) * 4, (0,) * 4, (0,) * 4)
 
 _STAND_INS: Final[Mapping[str, Callable[[int, object, str], object]]] = {
     "rules": _stand_in_rule,

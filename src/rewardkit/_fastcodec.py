@@ -28,7 +28,7 @@ from ._codec import encode_json
 from .events import Event
 from .model import _BLANK, Contribution, EntryKind, Lot, MemberState, Outcome, replace_state
 
-__all__ = ["dumps_outcome", "dumps_state", "loads_state", "state_data"]
+__all__ = ["data_function", "dumps_outcome", "dumps_state", "loads_state"]
 
 Convert = Callable[[Any], Any]
 
@@ -155,10 +155,6 @@ def _event_data(event: Event) -> Any:
     data = data_function(type(event))(event)
     data["type"] = type(event).__name__
     return data
-
-
-def state_data(state: MemberState) -> Any:
-    return data_function(MemberState)(state)
 
 
 def dumps_state(state: MemberState) -> str:

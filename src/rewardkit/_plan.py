@@ -77,9 +77,6 @@ class Plan:
         self._program = weakref.ref(program)
         self._kinds: dict[str, KindPlan] = {}
         self._tier_bonus: dict[str | None, Bonus | None] = {}
-        self.holds = program.pending is not None or any(
-            getattr(rule, "pending", None) is not None for rule in program.rules
-        )
 
     def _owner(self) -> Program:
         program = self._program()

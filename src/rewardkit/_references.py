@@ -1,5 +1,6 @@
 """Names that conditions refer to: tier levels (``tier_in``) and segments
-(``in_segment``), checked once the programme knows them both.
+(``in_segment``: named segments, and RFM segments when the programme has an RFM model),
+checked once the programme knows them both.
 
 Paths are those a programme file writes: ``rules[3].when.segment``,
 ``badges[0].criterion.when.any[1].tier[0]``, ``segments.lapsed.segment``.
@@ -15,6 +16,7 @@ import attrs
 from ._compose import _Condition, walk
 from .conditions import _TierIn
 from .errors import Problem
+from .rfm import SEGMENT_NAMES
 from .segments import _InSegment
 
 __all__ = ["no_segment", "no_tier", "reference_problems"]
@@ -34,8 +36,15 @@ def no_tier(level: object, levels: Iterable[str]) -> str:
 
 
 def no_segment(name: object, segments: Iterable[str]) -> str:
-    """``no segment 'vpi' (did you mean 'vip'?)``, else the segments there are."""
-    return _unknown("segment", name, segments, "segments", "no segments defined")
+    """``no segment 'vpi' (did you mean 'vip'?)``, else the segments there are; an RFM
+    segment's name when the programme has no RFM model says so."""
+    known = list(segments)
+    if name in SEGMENT_NAMES and name not in known:
+        return (
+            f"no segment {name!r}: {name} is an RFM segment, and the programme declares "
+            "no RFM model (Program(rfm=...), or an [rfm] table in a file)"
+        )
+    return _unknown("segment", name, known, "segments", "no segments defined")
 
 
 def conditions_of(obj: object, path: str) -> Iterator[tuple[str, _Condition]]:

@@ -55,7 +55,7 @@ def enter(
     book = Book(state, at, request_id)
     advance_book(program, book, at)
     cost = tickets * raffle.ticket_cost
-    balance = book.balance(raffle.currency)
+    balance = book.spendable(raffle.currency)
     if balance < cost:
         raise InsufficientPoints(state.id, f"raffle:{raffle.id}", balance, cost, raffle.currency)
     book.take(raffle.currency, cost)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import bisect
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from ._book import TIME, Book
+from .events import TierGraceStarted
 from .model import Contribution, TierStatus
 from .program import Program
 from .tiers import contribution_at
@@ -52,6 +53,20 @@ def qualify(program: Program, book: Book, at: datetime, cause: str) -> None:
         book.tier = TierStatus(current.level, current.since, review_at)
 
 
+def retire_unknown(program: Program, book: Book, at: datetime) -> bool:
+    """A level the programme no longer has (renamed or removed since the member reached
+    it, or the programme has no tiers any more) is dropped at ``at``, and the member
+    placed again by the metric, at once.  Whether it was."""
+    ladder = program.tiers
+    current = book.tier
+    if current is None or (ladder is not None and ladder.has_level(current.level)):
+        return False
+    reason = f"level {current.level!r} is no longer in the programme"
+    book.change_tier(None, at, TIME, reason, program.currency)
+    qualify(program, book, at, TIME)
+    return True
+
+
 def touch(program: Program, book: Book, at: datetime) -> None:
     """A qualifying action happened: a level kept while active is pushed forward."""
     ladder = program.tiers
@@ -66,6 +81,8 @@ def touch(program: Program, book: Book, at: datetime) -> None:
 
 def review(program: Program, book: Book, at: datetime) -> None:
     """The member's review (or grace) instant has come: keep, grace, or drop."""
+    if retire_unknown(program, book, at):  # a level gone from the programme: no review
+        return
     ladder = program.tiers
     current = book.tier
     if ladder is None or current is None:
@@ -89,6 +106,9 @@ def review(program: Program, book: Book, at: datetime) -> None:
 
         grace_until = after_wall_clock(at, ladder.grace, program.tz)
         book.tier = TierStatus(current.level, current.since, None, grace_until)
+        book.events.append(
+            TierGraceStarted(book.state.id, at, TIME, current.level, grace_until.astimezone(UTC))
+        )
         return
     reason = "grace" if current.grace_until is not None else "review"
     if ladder.keep.uses_activity:

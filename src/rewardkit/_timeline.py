@@ -83,14 +83,17 @@ def _in_spend_order(book: Book) -> list[int]:
 
 
 def advance_book(program: Program, book: Book, until: datetime) -> None:
-    """Apply, in order, everything time does to the member up to ``until`` (inclusive)."""
+    """Apply, in order, everything time does to the member up to ``until`` (inclusive);
+    then drop a level the programme no longer has (a review due before dropped it then)."""
     if book.untouched:
         due = book.state.next_due()  # never after the first instant the book would find
         if due is None or due > until:
+            _tiering.retire_unknown(program, book, until)
             return
     while True:
         instant = _next_instant(book)
         if instant is None or instant > until:
+            _tiering.retire_unknown(program, book, until)
             return
         # Lots are taken in spending order, not list order: a release earlier in this
         # call leaves the list unsorted, and a sweep that committed it would not, so
@@ -113,4 +116,6 @@ def advance(program: Program, state: MemberState, until: datetime) -> Evaluation
     """What time alone does to a member up to ``until``: expiries, releases, reviews."""
     book = Book(state, utc(until), TIME)
     advance_book(program, book, book.at)
+    if book.untouched:  # nothing was due: the same state, which callers can tell by identity
+        return Evaluation(state, book.outcome(program.currency))
     return Evaluation(book.next_state(), book.outcome(program.currency))

@@ -1,5 +1,5 @@
-"""The ``rewardkit`` command: validate, simulate and explain programmes, run the demo,
-migrate and verify stores, and write the manager's report.
+"""The ``rewardkit`` command: validate, simulate, explain and compare programmes, run the
+demo, migrate, verify and sweep stores, and write the manager's report.
 
 Exit codes: 0 when all is well, 1 when the command ran and found problems (an invalid
 programme, malformed action lines, a broken ledger chain), 2 when it could not run as
@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from .cli_parts import commands
 from .cli_parts.common import CommandError, moment
+from .cli_parts.diff import diff
 
 __all__ = ["build_parser", "main"]
 
@@ -91,8 +92,8 @@ def _add(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rewardkit",
-        description="Validate, simulate and explain loyalty programmes; run the demo; "
-        "migrate and verify stores; write the manager's report.",
+        description="Validate, simulate, explain and compare loyalty programmes; run the "
+        "demo; migrate, verify and sweep stores; write the manager's report.",
         epilog="Exit codes: 0 ok, 1 problems found, 2 usage.  "
         "`rewardkit COMMAND --help` describes each command.",
     )
@@ -206,6 +207,33 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 1 when a chain is broken.",
     )
     verify.add_argument("url", metavar="URL", help="the store")
+
+    compare = _add(
+        subparsers,
+        "diff",
+        diff,
+        "what changes between two versions of a programme",
+        "Compare two programme files and list what was added (+), removed (-) and changed (~),\n"
+        "then what the changes do to members who already have points, levels, badges or\n"
+        "tickets.  Exit 0 when they are the same programme, 1 when they differ.",
+    )
+    compare.add_argument("old", metavar="OLD", help="the programme in use")
+    compare.add_argument("new", metavar="NEW", help="the programme to switch to")
+
+    expire = _add(
+        subparsers,
+        "expire",
+        commands.expire,
+        "write down what time has done: a sweep for cron",
+        "Expire points, release held points and review tier levels for every member due\n"
+        "at DATE (default: now) in the store at URL, and only them.  Safe to repeat and to\n"
+        "run from several servers at once: what is written is dated when it fell due.",
+    )
+    expire.add_argument("url", metavar="STORE_URL", help="the store")
+    expire.add_argument(
+        "--program", required=True, metavar="PROGRAM", help="the store's programme file"
+    )
+    expire.add_argument("--at", type=moment, metavar="DATE", help="(now) " + _DATE_HELP)
 
     report = _add(
         subparsers,

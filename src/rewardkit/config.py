@@ -30,6 +30,7 @@ from . import (
     _config_hooks,
     _config_play,
     _config_policies,
+    _config_rfm,
     _config_rules,
     plugins,
 )
@@ -46,6 +47,7 @@ from .pending import Hold
 from .program import Program
 from .raffles import Raffle
 from .rewards import Reward
+from .rfm import RFMModel
 from .rules import EarningRule
 from .tiers import Ladder
 
@@ -65,6 +67,7 @@ def make_converter() -> cattrs.Converter:
     _config_rules.install(converter)
     _config_policies.install(converter)
     _config_play.install(converter)
+    _config_rfm.install(converter)
     return converter
 
 
@@ -170,6 +173,8 @@ def dump_program(program: Program) -> dict[str, Any]:
             name: part(f"segments.{name}", cond, Condition)
             for name, cond in program.segments.items()
         }
+    if program.rfm is not None:
+        data["rfm"] = part("rfm", program.rfm, RFMModel)
     if program.rules:
         data["rules"] = items("rules", program.rules, EarningRule)
     if program.expiry != never_expire:

@@ -21,7 +21,8 @@ class Context:
 
     ``local`` is the action's instant in the programme's time zone: weekdays, times of
     day, dates and cap periods are all read from it.  ``segments`` are the programme's
-    named member segments, for ``in_segment`` conditions.
+    member segments (``Program.all_segments``: named ones, and RFM ones with a model),
+    for ``in_segment`` conditions.
     """
 
     action: Action

@@ -21,7 +21,7 @@ from ._book import Book, spend_order
 from ._caps import Usage
 from ._earning import Limits, base_awards, bonus_awards, floor
 from ._plan import plan_of
-from ._play import FollowUp, award_badges, award_tickets, pay_referral
+from ._play import FollowUp, award_badges, award_tickets, pay_referral, tickets_key
 from ._values import money
 from .context import Context
 from .errors import (
@@ -30,7 +30,7 @@ from .errors import (
     RewardUnavailable,
     UnknownAction,
 )
-from .events import BadgeAwarded
+from .events import BadgeAwarded, TicketsTakenBack
 from .model import (
     Action,
     Award,
@@ -105,7 +105,7 @@ def evaluate(
     book = Book(state, at, action.id)
     advance_book(program, book, at)
     now = state if book.untouched else book.next_state()
-    ctx = Context.of(action, now, program.tz, program.segments)
+    ctx = Context.of(action, now, program.tz, program.all_segments)
     limits = Limits(Usage(now.usage, ctx.local), budgets or {})
     base = base_awards(program, ctx, limits)
     awards = base + bonus_awards(program, ctx, limits, base)
@@ -219,7 +219,7 @@ def redeem(
         if ladder.rank(held) < ladder.rank(item.min_tier):
             title = ladder.get(item.min_tier).title
             raise RewardUnavailable(item.id, f"only for members at {title} level or above")
-    balance = book.balance(item.currency)
+    balance = book.spendable(item.currency)
     if balance < item.cost:
         raise InsufficientPoints(state.id, item.id, balance, item.cost, item.currency)
     book.take(item.currency, item.cost)
@@ -284,10 +284,11 @@ def reverse(
     request_id: str,
     at: datetime,
     amount: object = None,
+    tickets: Mapping[str, int] | None = None,
 ) -> Evaluation:
-    """Take back what ``action`` earned (``awards``), in full or in proportion to
-    ``amount`` refunded.  Held points are cancelled; points no longer in the balance
-    become a debt."""
+    """Take back what ``action`` earned (``awards``, and ``tickets`` per raffle), in full
+    or in proportion to ``amount`` refunded.  Held points are cancelled; points no longer
+    in the balance become a debt.  Tickets are taken back while their raffle is open."""
     if action.member != state.id:
         raise UnknownAction(action.id)
     previous = state.reversals.get(action.id)
@@ -327,7 +328,9 @@ def reverse(
                 uncounted = cancelled
     newly_refunded = (refunded or 0) - ((previous.refunded or 0) if previous else 0)
     ladder = program.tiers
-    if ladder is not None and ladder.qualifying(Context.of(action, book.next_state(), program.tz)):
+    if ladder is not None and ladder.qualifying(
+        Context.of(action, book.next_state(), program.tz, program.all_segments)
+    ):
         # Undo what the action added to the metric, dated like it, so that it leaves a
         # rolling window together with the contribution it cancels.
         if ladder.metric == "points_earned":
@@ -338,6 +341,9 @@ def reverse(
         else:
             removed = Decimal(1 if complete else 0)
         _tiering.contribute(program, book, at, -removed, dated=utc(action.at))
+    held, ticket_counters = _take_back_tickets(
+        program, book, action, tickets or {}, taken_before, refunded, complete
+    )
     reversals = dict(state.reversals)
     reversals[action.id] = Reversal(refunded=refunded, taken=taken_before, complete=complete)
     spent = state.spent
@@ -352,10 +358,45 @@ def reverse(
         complete,
     )
     return Evaluation(
-        book.next_state(reversals=reversals, spent=spent),
+        book.next_state(reversals=reversals, spent=spent, tickets=held),
         book.outcome(program.currency),
+        ticket_counters,
         scores=scores,
     )
+
+
+def _take_back_tickets(
+    program: Program,
+    book: Book,
+    action: Action,
+    earned: Mapping[str, int],
+    taken: dict[str, int],
+    refunded: Decimal | None,
+    complete: bool,
+) -> tuple[Mapping[str, int], tuple[CounterChange, ...]]:
+    """The tickets the member holds once a refund has taken back (cumulatively, like
+    points: ``taken`` is updated) what the action earned of each raffle still open."""
+    held = dict(book.state.tickets)
+    counters = []
+    for raffle_id, count in sorted(earned.items()):
+        raffle = next((r for r in program.raffles if r.id == raffle_id), None)
+        if raffle is None or not raffle.is_open(book.at):
+            continue  # gone, or closed: the tickets were in the draw
+        key = f"tickets:{raffle_id}"
+        if complete or action.amount is None or refunded is None:
+            target = count
+        else:
+            target = floor(count * refunded / action.amount)
+        delta = min(target - taken.get(key, 0), held.get(raffle_id, 0))
+        if delta <= 0:
+            continue
+        taken[key] = taken.get(key, 0) + delta
+        held[raffle_id] -= delta
+        counters.append(CounterChange(tickets_key(raffle_id), -delta))
+        book.events.append(
+            TicketsTakenBack(book.state.id, book.at, book.cause, raffle_id, action.id, delta)
+        )
+    return (held if counters else book.state.tickets), tuple(counters)
 
 
 def _reversal_scores(
@@ -372,7 +413,7 @@ def _reversal_scores(
         if board.metric == "badges" or (board.metric == "actions" and not complete):
             continue
         refund = attrs.evolve(action, amount=refunded) if action.amount is not None else action
-        ctx = Context.of(refund, state, program.tz, program.segments)
+        ctx = Context.of(refund, state, program.tz, program.all_segments)
         change = board.change(ctx, points, 0, sign=-1)
         if change is not None:
             changes.append(change)

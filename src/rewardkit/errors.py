@@ -70,7 +70,10 @@ class ProgramError(RewardkitError, ValueError):
 
 
 class InsufficientPoints(RewardkitError, ValueError):
-    """A redemption costs more than the member's usable balance."""
+    """A redemption (or a ticket purchase) costs more than the member's usable balance.
+
+    ``needed`` is the whole cost; ``missing`` what the member lacks (``needed - balance``).
+    For raffle tickets, ``reward`` is ``"raffle:<id>"``."""
 
     def __init__(self, member: str, reward: str, balance: int, needed: int, currency: str) -> None:
         self.member = member
@@ -78,10 +81,18 @@ class InsufficientPoints(RewardkitError, ValueError):
         self.balance = balance
         self.needed = needed
         self.currency = currency
+        raffle = reward.removeprefix("raffle:") if reward.startswith("raffle:") else None
+        what = f"reward {reward!r}" if raffle is None else f"the tickets of raffle {raffle!r}"
+        verb = "costs" if raffle is None else "cost"
         super().__init__(
-            f"member {member!r} has {balance} {currency} but reward {reward!r} "
-            f"costs {needed}: {needed - balance} more needed"
+            f"member {member!r} has {balance} {currency} but {what} "
+            f"{verb} {needed}: {needed - balance} more needed"
         )
+
+    @property
+    def missing(self) -> int:
+        """What the member lacks: ``needed - balance``."""
+        return self.needed - self.balance
 
 
 class IdempotencyConflict(RewardkitError, ValueError):

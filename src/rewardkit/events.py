@@ -20,7 +20,9 @@ __all__ = [
     "RewardRedeemed",
     "TicketsBought",
     "TicketsEarned",
+    "TicketsTakenBack",
     "TierChanged",
+    "TierGraceStarted",
 ]
 
 
@@ -111,6 +113,15 @@ class TierChanged(Event):
 
 
 @attrs.frozen
+class TierGraceStarted(Event):
+    """A review found the member short of their level, and the ladder's grace began: they
+    keep ``level`` until ``until``, and lose it then unless they qualify again."""
+
+    level: str
+    until: datetime
+
+
+@attrs.frozen
 class BadgeAwarded(Event):
     """A badge was earned (``times``: how often now, for repeatable badges)."""
 
@@ -125,6 +136,15 @@ class TicketsEarned(Event):
 
     raffle: str
     rule: str
+    tickets: int
+
+
+@attrs.frozen
+class TicketsTakenBack(Event):
+    """A refund took back raffle tickets its action had earned (the raffle still open)."""
+
+    raffle: str
+    action: str
     tickets: int
 
 

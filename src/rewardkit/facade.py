@@ -28,9 +28,15 @@ from .errors import (
     RewardUnavailable,
     UnknownAction,
 )
-from .events import PointsExpired, PointsReleased, TierChanged
+from .events import (
+    PointsExpired,
+    PointsReleased,
+    TicketsEarned,
+    TierChanged,
+    TierGraceStarted,
+)
 from .facade_boards import BoardCalls
-from .facade_play import PlayCalls
+from .facade_play import PlayCalls, not_before
 from .model import Action, Entry, MemberState, MemberView, Outcome, SweepReport
 from .nudges import Nudge, nudges
 from .program import Program
@@ -39,6 +45,7 @@ from .storage import (
     CounterLimitExceeded,
     DuplicateReceipt,
     Receipt,
+    Snapshot,
     StaleVersion,
     Store,
     TransactionConflict,
@@ -138,7 +145,7 @@ class Rewards(PlayCalls, BoardCalls):
         changes nothing and does not stop the others).  A store failure raises, and
         then nothing of the batch was recorded.  If another process changes a member of
         the batch meanwhile, its actions are recorded one by one instead."""
-        from ._batch import record_batch
+        from .facade_batch import record_batch
 
         return record_batch(self, actions)
 
@@ -155,8 +162,9 @@ class Rewards(PlayCalls, BoardCalls):
 
         def run(state: MemberState) -> Evaluation:
             used = self.store.counter(item.stock_key) if item.stock is not None else 0
+            now = not_before(when, at, state)
             return redeem(
-                self.program, state, item.id, request_id=request_id, at=when, stock_used=used
+                self.program, state, item.id, request_id=request_id, at=now, stock_used=used
             )
 
         return self._handle("redeem", request_id, member, request, run)
@@ -186,6 +194,12 @@ class Rewards(PlayCalls, BoardCalls):
         if at is not None:
             request["at"] = when.astimezone(UTC).isoformat()
 
+        tickets: dict[str, int] = {}  # what it earned of raffles not drawn yet
+        for event in original.outcome.events:
+            if isinstance(event, TicketsEarned):
+                tickets[event.raffle] = tickets.get(event.raffle, 0) + event.tickets
+        tickets = {r: n for r, n in tickets.items() if self.store.receipt("draw", r) is None}
+
         def run(state: MemberState) -> Evaluation:
             return reverse(
                 self.program,
@@ -193,8 +207,9 @@ class Rewards(PlayCalls, BoardCalls):
                 action,
                 original.outcome.awards,
                 request_id=request_id,
-                at=when,
+                at=not_before(when, at, state),
                 amount=value,
+                tickets=tickets,
             )
 
         return self._handle("reverse", request_id, action.member, request, run)
@@ -219,14 +234,12 @@ class Rewards(PlayCalls, BoardCalls):
         """The member's spendable balance at ``at`` (default: now); 0 for an unknown
         member.  What time has done by then counts even before a sweep commits it:
         expired points are gone, released holds are spendable, debts are settled."""
-        when = self._when(at)
-        state = self._state_at(identifier(member, "member"), when)
+        state, when = self._view(identifier(member, "member"), at)
         return state.balance(currency or self.program.currency, when)
 
     def member(self, member: str, at: datetime | None = None) -> MemberView:
         """Everything a host shows a member about their standing at ``at`` (default: now)."""
-        when = self._when(at)
-        state = self._state_at(identifier(member, "member"), when)
+        state, when = self._view(identifier(member, "member"), at)
         usable = tuple(lot for lot in state.lots if lot.usable_at(when))
         balances: dict[str, int] = dict.fromkeys(self.program.currencies, 0)
         for lot in usable:
@@ -261,8 +274,7 @@ class Rewards(PlayCalls, BoardCalls):
         """What to tell the member now: the next reward within reach, points about to
         expire, a tier at risk or within reach, inactivity.  With ``since``, only the
         nudges whose situation began after it (so a host sends each once)."""
-        when = self._when(at)
-        state = self._state_at(identifier(member, "member"), when)
+        state, when = self._view(identifier(member, "member"), at)
         found = nudges(self.program, state, when)
         if since is not None:
             after = aware(since, "since")
@@ -280,7 +292,8 @@ class Rewards(PlayCalls, BoardCalls):
         member = original.member
         for attempt in range(self._max_attempts):
             snapshot = self.store.load(member)
-            result = confirm(self.program, snapshot.state, action_id, at=when)
+            now = not_before(when, at, snapshot.state)
+            result = confirm(self.program, snapshot.state, action_id, at=now)
             if not result.outcome.entries:
                 return result.outcome
             unit = self._unit(member, snapshot.version, result, None)
@@ -295,9 +308,12 @@ class Rewards(PlayCalls, BoardCalls):
         expired: dict[str, int] = {}
         released: dict[str, int] = {}
         changes: list[TierChanged] = []
+        graces: list[TierGraceStarted] = []
         touched = 0
         for member in self.store.due(when):
             outcome = self._sweep(member, when)
+            if outcome is None:  # another sweep (or a call) got there first
+                continue
             touched += 1
             for event in outcome.events:
                 if isinstance(event, PointsExpired):
@@ -306,7 +322,10 @@ class Rewards(PlayCalls, BoardCalls):
                     released[event.currency] = released.get(event.currency, 0) + event.points
                 elif isinstance(event, TierChanged):
                     changes.append(event)
-        return SweepReport(when.astimezone(UTC), touched, expired, released, tuple(changes))
+                elif isinstance(event, TierGraceStarted):
+                    graces.append(event)
+        at = when.astimezone(UTC)
+        return SweepReport(at, touched, expired, released, tuple(changes), tuple(graces))
 
     def history(self, member: str, at: datetime | None = None) -> list[Entry]:
         """The member's ledger, oldest first: every point with its cause and reason.
@@ -340,14 +359,25 @@ class Rewards(PlayCalls, BoardCalls):
 
     # ------------------------------------------------------------ internals
 
-    def _state_at(self, member: str, at: datetime) -> MemberState:
-        """The member as time leaves them at ``at``, computed, not committed."""
-        return advance(self.program, self.store.load(member).state, at).state
+    def _view(self, member: str, at: datetime | None) -> tuple[MemberState, datetime]:
+        """The member as a read at ``at`` (default: now) sees them, and that instant."""
+        state = self.store.load(member).state
+        when = not_before(self._when(at), at, state)
+        return advance(self.program, state, when).state, when
 
-    def _sweep(self, member: str, at: datetime) -> Outcome:
+    def _load_for_update(self, member: str) -> Snapshot:
+        """The member to start a write from: the store's last-seen state when it keeps
+        one (``load_for_update``, optional), else a load."""
+        load = getattr(self.store, "load_for_update", None)
+        return self.store.load(member) if load is None else load(member)
+
+    def _sweep(self, member: str, at: datetime) -> Outcome | None:
+        """Commit what time has done to ``member`` by ``at``; None when nothing was due."""
         for attempt in range(self._max_attempts):
             snapshot = self.store.load(member)
             result = advance(self.program, snapshot.state, at)
+            if result.state is snapshot.state:
+                return None
             unit = self._unit(member, snapshot.version, result, None)
             if self._try_commit(unit, attempt):
                 return result.outcome
@@ -413,15 +443,27 @@ class Rewards(PlayCalls, BoardCalls):
         if not canonical:
             request = _codec.from_json_text(_codec.canonical_json(request))
         for attempt in range(self._max_attempts):
-            # ``look_first=False`` (recording an action, which evaluating cannot refuse):
-            # no read for a receipt before the first try; the commit refuses a known id
-            # (DuplicateReceipt), and the next try finds the receipt and replays it.
-            if look_first or attempt:
+            # ``look_first=False`` (recording an action): no read for a receipt before
+            # the first try; the commit refuses a known id (DuplicateReceipt), and the
+            # next try finds the receipt and replays it.
+            looked = look_first or attempt > 0
+            if looked:
                 replay = self._replayed(operation, request_id, request)
                 if replay is not None:
                     return replay
-            snapshot = self.store.load(member)
-            result = run(snapshot.state)
+            # A write that no state can refuse (recording) may start from the state the
+            # store last saw, without reading it: a stale one fails the commit, and the
+            # next try loads afresh.
+            snapshot = self._load_for_update(member) if not looked else self.store.load(member)
+            try:
+                result = run(snapshot.state)
+            except Exception:
+                # A known id replays even when the request would now be refused (the
+                # programme changed since): its receipt answers, not the rules.
+                replay = None if looked else self._replayed(operation, request_id, request)
+                if replay is not None:
+                    return replay
+                raise
             receipt = Receipt(operation, request_id, member, request, result.outcome)
             unit = self._unit(member, snapshot.version, result, receipt)
             if self._try_commit(unit, attempt):

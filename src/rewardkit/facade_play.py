@@ -19,7 +19,22 @@ from .program import Program
 from .raffles import Draw, commitment, draw_winners, entries_digest
 from .storage import DuplicateReceipt, Receipt, Store
 
-__all__ = ["PlayCalls"]
+__all__ = ["PlayCalls", "not_before"]
+
+
+def not_before(when: datetime, given: datetime | None, state: MemberState) -> datetime:
+    """The instant of a call on ``state`` at ``when``.  A call that named no instant
+    (``given`` is None: "now" by this process's clock) is never before the member's latest
+    activity or points: another server's clock, or the host's order time, may be a little
+    ahead of this one, and what the member has just earned must be there to see and spend."""
+    if given is not None:
+        return when
+    instants = [lot.earned_at for lot in state.lots]  # a referral bonus is dated elsewhere
+    if state.last_activity is not None:
+        instants.append(state.last_activity)
+    latest = max(instants, default=None)
+    return when if latest is None or latest <= when else latest
+
 
 _MAX_CHAIN = 10_000  # referral chains longer than this are refused as a loop
 
@@ -60,8 +75,9 @@ class PlayCalls:
         def run(state: MemberState) -> Evaluation:
             if self.store.receipt("draw", item.id) is not None:
                 raise RaffleError(item.id, "has been drawn: its tickets are no longer sold")
+            now = not_before(when, at, state)
             return enter(
-                self.program, state, item.id, tickets=tickets, request_id=request_id, at=when
+                self.program, state, item.id, tickets=tickets, request_id=request_id, at=now
             )
 
         return self._handle("enter", request_id, member, request, run)
@@ -75,6 +91,9 @@ class PlayCalls:
         drawn = self.store.receipt("draw", item.id)
         if drawn is not None:
             return [(str(m), int(t)) for m, t in drawn.request["ordered"]]
+        held = getattr(self.store, "raffle_tickets", None)  # a store's quick way, if any
+        if held is not None:
+            return list(held(item.id))
         entries = []
         for member in self.store.members():
             count = self.store.load(member).state.tickets.get(item.id, 0)

@@ -27,6 +27,7 @@ from .events import (
     PointsReversed,
     RewardRedeemed,
     TierChanged,
+    TierGraceStarted,
 )
 
 __all__ = [
@@ -198,9 +199,11 @@ class Lot:
     _data: Any = attrs.field(init=False, default=None, eq=False, repr=False, hash=False)
 
     def usable_at(self, at: datetime) -> bool:
+        """Spendable at ``at``: released, not used up, earned by then and not expired."""
         return (
             not self.pending
             and self.remaining > 0
+            and self.earned_at <= at
             and (self.expires_at is None or at < self.expires_at)
         )
 
@@ -419,13 +422,14 @@ class MemberView:
 @attrs.frozen
 class SweepReport:
     """What ``Rewards.expire(at)`` did: members touched, points expired and released
-    per currency, and the tier changes that reviews made."""
+    per currency, the tier changes that reviews made, and the graces they began."""
 
     at: datetime
     members: int
     expired: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     released: Mapping[str, int] = attrs.field(factory=dict, converter=_counts, hash=False)
     tier_changes: tuple[TierChanged, ...] = ()
+    graces: tuple[TierGraceStarted, ...] = ()
 
 
 # ---------------------------------------------------------------- the engine's constructor

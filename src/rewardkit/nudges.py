@@ -52,7 +52,7 @@ KINDS = (
 
 _DAY = datetime(2026, 1, 1, tzinfo=UTC)
 _SAMPLES: Mapping[str, Any] = {  # a value of each field's type, to validate templates
-    **dict.fromkeys(("reward", "reward_name", "tier", "tier_name", "reason"), "x"),
+    **dict.fromkeys(("reward", "reward_name", "tier", "tier_name", "reason", "currency"), "x"),
     **dict.fromkeys(("badge", "badge_name", "current", "target"), "x"),
     **dict.fromkeys(("cost", "balance", "earned", "points", "days_left", "days"), 7),
     **dict.fromkeys(("inactive_days", "needed", "metric"), 7),
@@ -61,8 +61,16 @@ _SAMPLES: Mapping[str, Any] = {  # a value of each field's type, to validate tem
 # a tier metric may be an amount spent: tier templates must format a Decimal too
 _METRIC_SAMPLES: Mapping[str, Any] = {"needed": Decimal("7.5"), "metric": Decimal("7.5")}
 TEMPLATE_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "reward_within_reach": ("reward", "reward_name", "cost", "balance", "needed", "earned"),
-    "points_expiring": ("points", "date", "days_left", "expires_at"),
+    "reward_within_reach": (
+        "reward",
+        "reward_name",
+        "cost",
+        "balance",
+        "needed",
+        "earned",
+        "currency",
+    ),
+    "points_expiring": ("points", "date", "days_left", "expires_at", "currency"),
     "tier_at_risk": ("tier", "tier_name", "needed", "days_left", "date", "reason"),
     "tier_inactive": ("tier", "tier_name", "inactive_days", "days_left", "date", "reason"),
     "next_tier": ("tier", "tier_name", "needed", "metric"),
@@ -73,9 +81,11 @@ TEMPLATE_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 TEMPLATES_EN: Mapping[str, str] = freeze(
     {
-        "reward_within_reach": "You have {balance} points: only {needed} more to {reward_name}.",
+        "reward_within_reach": (
+            "You have {balance} {currency}: only {needed} more to {reward_name}."
+        ),
         "points_expiring": (
-            "{points} of your points expire on {date}: {days_left} days left to use them."
+            "{points} of your {currency} expire on {date}: {days_left} days left to use them."
         ),
         "tier_inactive": (
             "You have been inactive for {inactive_days} days: only {days_left} days left "
@@ -341,7 +351,7 @@ def _reward_within_reach(now: _Now) -> Nudge | None:
     return now.nudge(
         "reward_within_reach", "reward_within_reach", (item.id, balance), max(starts),
         reward=item.id, reward_name=item.name, cost=item.cost, balance=balance,
-        needed=needed, earned=state.last_earned,
+        needed=needed, earned=state.last_earned, currency=currency,
     )  # fmt: skip
 
 
@@ -365,6 +375,7 @@ def _points_expiring(now: _Now) -> Nudge | None:
     return now.nudge(
         "points_expiring", "points_expiring", (first,), since,
         points=points, date=day, days_left=now.days_until(first), expires_at=first,
+        currency=now.program.currency,
     )  # fmt: skip
 
 

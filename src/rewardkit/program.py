@@ -21,6 +21,7 @@ from .pending import Hold
 from .raffles import Raffle, TicketRule
 from .referrals import ReferralRule
 from .rewards import Reward
+from .rfm import SEGMENT_NAMES, RFMModel, rfm_segments
 from .rules import EarningRule, Multiplier, rule_hold
 from .tiers import Ladder
 from .time import zone
@@ -83,6 +84,9 @@ class Program:
 
     Built once, evaluated many times: construction checks every cross-reference and
     indexes rules by action kind, so an action only meets the rules that can fire for it.
+    ``segments`` are named conditions; with ``rfm`` (an :class:`~rewardkit.rfm.RFMModel`)
+    the RFM segments (``champions``, ``at-risk``...) are segments too, and
+    ``all_segments`` holds them all, for ``in_segment`` conditions.
     """
 
     name: str
@@ -98,8 +102,10 @@ class Program:
     raffles: tuple[Raffle, ...] = attrs.field(default=(), converter=_raffles)
     segments: Mapping[str, Condition] = attrs.field(factory=dict, converter=_segments, hash=False)
     leaderboards: tuple[Leaderboard, ...] = attrs.field(default=(), converter=_boards)
+    rfm: RFMModel | None = None
 
     tz: tzinfo = attrs.field(init=False, eq=False)
+    all_segments: Mapping[str, Condition] = attrs.field(init=False, eq=False, repr=False)
     _base_by_kind: Mapping[str, tuple[EarningRule, ...]] = attrs.field(init=False, eq=False)
     _base_any: tuple[EarningRule, ...] = attrs.field(init=False, eq=False)
     _mult_by_kind: Mapping[str, tuple[Multiplier, ...]] = attrs.field(init=False, eq=False)
@@ -117,6 +123,7 @@ class Program:
             raise ProgramError(problems)
         set_ = object.__setattr__
         set_(self, "tz", zone(self.timezone))
+        set_(self, "all_segments", self._all_segments())
         special = (Multiplier, TicketRule, ReferralRule)
         base = [r for r in self.rules if not isinstance(r, special)]
         mults = [r for r in self.rules if isinstance(r, Multiplier)]
@@ -210,11 +217,18 @@ class Program:
                     Problem(f"rewards[{i}].min_tier", f"no tier {item.min_tier!r}{known}")
                 )
         problems.extend(self._play_problems(currencies))
-        problems.extend(reference_problems(self._conditions(), levels, self.segments))
+        problems.extend(reference_problems(self._conditions(), levels, self._all_segments()))
         return problems
 
+    def _all_segments(self) -> Mapping[str, Condition]:
+        """The named segments and, with an RFM model, the RFM segments."""
+        if not isinstance(self.rfm, RFMModel):
+            return self.segments
+        return freeze({**self.segments, **rfm_segments(self.rfm)})
+
     def _play_problems(self, currencies: set[str]) -> list[Problem]:
-        """Badges, raffles, leaderboards and segments: types, unique ids, currencies."""
+        """Badges, raffles, leaderboards, segments and the RFM model: types, unique ids,
+        currencies, segment names."""
         problems: list[Problem] = []
         sections: tuple[tuple[str, tuple[object, ...], type], ...] = (
             ("badges", self.badges, Badge),
@@ -240,6 +254,18 @@ class Program:
         for name in self.segments:
             if not isinstance(name, str) or not name.strip():
                 problems.append(Problem("segments", f"a segment needs a name, got {name!r}"))
+        if self.rfm is not None and not isinstance(self.rfm, RFMModel):
+            problems.append(Problem("rfm", f"must be an RFMModel (or None), got {self.rfm!r}"))
+        elif self.rfm is not None:
+            problems.extend(
+                Problem(
+                    f"segments.{name}",
+                    f"is also the name of an RFM segment of rfm: rename it (RFM segments: "
+                    f"{', '.join(SEGMENT_NAMES)})",
+                )
+                for name in self.segments
+                if name in SEGMENT_NAMES
+            )
         return problems
 
     def _conditions(self) -> Iterator[tuple[str, object]]:

@@ -2,8 +2,9 @@
 them ("customers who spent 200 or more", "members inactive for 60 days").
 
 Named segments are declared once on the programme (``Program(segments={...})``) and
-tested by name with :func:`in_segment`.  Statistics are read from the member as they
-were just before the action, at the action's instant.
+tested by name with :func:`in_segment`, as are the RFM segments of the programme's RFM
+model (``Program(rfm=...)``, see :mod:`rewardkit.rfm`).  Statistics are read from the
+member as they were just before the action, at the action's instant.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ class _InSegment(_Condition):
 
 def in_segment(name: str) -> _Condition:
     """The member belongs to the programme's segment ``name`` (checked when the
-    programme is built)."""
+    programme is built): one of its named segments, or, when it declares an RFM model
+    (``Program(rfm=...)``), one of the RFM segments (``"champions"``, ``"at-risk"``...)."""
     if not isinstance(name, str) or not name.strip():
         raise _fail(("name", f"must be a non-empty string, got {name!r}"))
-    return _InSegment(name)
+    return _InSegment(str(name))  # a str subclass (an RFM Segment) as its plain text

@@ -194,6 +194,9 @@ class Ladder:
 
     # ------------------------------------------------------------ levels
 
+    def has_level(self, level_id: str) -> bool:
+        return level_id in self._ranks
+
     def rank(self, level_id: str | None) -> int:
         """0-based position on the ladder; -1 for no level."""
         return -1 if level_id is None else self._ranks[level_id]

@@ -28,12 +28,16 @@ Pareto.  Members sorted by spend, highest first (equal spend keeps member-id ord
 The top 20% are the first ceil(0.2 x n) members; ``top_spend_share`` is their share of
 spend, ``top_points_share`` their share of the outstanding points.
 
-RFM.  Over members with at least one visit (an action of ``Assumptions.kinds``; all
-kinds by default): recency = time since the last visit, frequency = visits, monetary
-= spend net of refunds.  Each is scored 1-5 by quintile: 1 + floor(5 x (members with
-a worse value) / members), so equal values share a score.  The quintile boundaries
-are kept (:class:`RFMModel`), so :func:`rfm_score` and :func:`segment_of` score any
-member later, in O(1), without another pass.  Segments, first match wins:
+RFM (:mod:`rewardkit.rfm`, the definition rules test too).  Over members with at least
+one visit (an action of ``Assumptions.kinds``; all kinds by default): recency = whole
+days (24 hours) since the last visit, frequency = visits, monetary = spend net of
+refunds.  Each is scored 1-5 by quintile: 1 + floor(5 x (members with a worse value) /
+members), so equal values share a score.  The quintile cut points are kept
+(:class:`RFMModel`), so :func:`rfm_score` and :func:`segment_of` score any member later,
+in O(1), without another pass; :func:`rfm_model` computes them from members' states
+alone, and a programme that declares them (``Program(rfm=model)``, or the ``[rfm]``
+table :func:`rfm_table` writes) tests the segments in rules: ``in_segment("at-risk")``.
+Segments, first match wins:
 
 ==============  ======================  ================================================
 segment         rule (R, F, M scores)   suggested action
@@ -42,7 +46,7 @@ champions       R >= 4 and F + M >= 8   recognise them: perks, early access, ref
 new             R >= 4 and F = 1        make the second visit easy
 loyal           R >= 3 and F + M >= 6   keep them close: tier benefits, personal thanks
 potential       R >= 3                  build the habit: a bonus for coming back soon
-at risk         R <= 2 and F + M >= 6   win them back personally, before they go
+at-risk         R <= 2 and F + M >= 6   win them back personally, before they go
 hibernating     R = 2                   remind them of their points and next reward
 lost            R = 1                   a low-cost win-back, or let them go
 ==============  ======================  ================================================
@@ -90,6 +94,7 @@ an earlier ``at`` the point flows and balances are still exact, those are not.
 
 from __future__ import annotations
 
+from .._config_rfm import rfm_table
 from ._models import (
     SEGMENT_RULES,
     churn_risk_score,
@@ -101,7 +106,7 @@ from ._models import (
     segment_of,
     top_share,
 )
-from ._population import churn_risk
+from ._population import churn_risk, rfm_model
 from ._results import (
     RFM,
     Assumptions,
@@ -157,7 +162,9 @@ __all__ = [
     "lifetime_value",
     "pareto_curve",
     "quintile_boundaries",
+    "rfm_model",
     "rfm_score",
+    "rfm_table",
     "segment_for",
     "segment_of",
     "top_share",

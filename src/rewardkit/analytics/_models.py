@@ -1,22 +1,27 @@
-"""The member models: RFM quintiles and segments, churn risk, lifetime value, the
-Pareto curve.  Pure arithmetic on a member's facts; no store, no clock."""
+"""The member models: churn risk, lifetime value, the Pareto curve, and the RFM scores
+of :mod:`rewardkit.rfm` (one definition for the analytics and for rules).  Pure
+arithmetic on a member's facts; no store, no clock."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from ..model import MemberState
-from ._results import (
-    Assumptions,
-    Pareto,
-    ParetoPoint,
-    RFMModel,
-    RFMScore,
-    Segment,
+from ..rfm import (
+    SEGMENT_RULES,
+    Facts,
+    facts_of,
+    micros,
+    quintile_boundaries,
+    rfm_score,
+    score_facts,
+    segment_for,
+    segment_of,
 )
+from ._results import Assumptions, Pareto, ParetoPoint
 
 __all__ = [
     "SEGMENT_RULES",
@@ -25,115 +30,19 @@ __all__ = [
     "churn_risk_score",
     "facts_of",
     "lifetime_value",
+    "micros",
     "pareto_curve",
     "quintile_boundaries",
     "rfm_score",
+    "score_facts",
     "segment_for",
     "segment_of",
     "top_share",
 ]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _RISK = Decimal("0.0001")
 _ONE = Decimal(1)
-
-T = TypeVar("T", int, Decimal, timedelta)
-
-SEGMENT_RULES: tuple[tuple[Segment, str, str], ...] = (
-    (Segment.CHAMPIONS, "R ≥ 4 and F + M ≥ 8", "Recognise them: perks, early access, referrals."),
-    (Segment.NEW, "R ≥ 4 and F = 1", "Make the second visit easy: a welcome-back bonus."),
-    (Segment.LOYAL, "R ≥ 3 and F + M ≥ 6", "Keep them close: tier benefits, personal thanks."),
-    (Segment.POTENTIAL, "R ≥ 3", "Build the habit: a bonus for visiting again this week."),
-    (Segment.AT_RISK, "R ≤ 2 and F + M ≥ 6", "Win them back personally, before they go."),
-    (Segment.HIBERNATING, "R = 2", "Remind them of their points and the next reward."),
-    (Segment.LOST, "R = 1", "A low-cost win-back, or let them go."),
-)
-"""The segment table, first match wins: (segment, rule on the R, F, M scores, action)."""
-
-
-def micros(instant: datetime) -> int:
-    return (instant - EPOCH) // _US
-
-
-class Facts(NamedTuple):
-    """What the models need to know about a member, read from their state."""
-
-    visits: int  # actions of the counted kinds
-    first: int  # microseconds since the epoch of the first action; -1: none
-    last: int  # of the latest action of the counted kinds; -1: none
-    spent: Decimal
-
-
-def facts_of(state: MemberState, kinds: frozenset[str] | None = None) -> Facts:
-    """A member's visits, first and last visit and spend.  With ``kinds``, visits and
-    the last visit count those kinds only; the first visit is the first action of any
-    kind (the state does not keep a first instant per kind)."""
-    if kinds is None:
-        visits = sum(state.kinds.values())
-        latest = list(state.activity.values()) or (
-            [state.last_activity] if state.last_activity else []
-        )
-    else:
-        visits = sum(n for kind, n in state.kinds.items() if kind in kinds)
-        latest = [instant for kind, instant in state.activity.items() if kind in kinds]
-    first = -1 if state.first_seen is None or not visits else micros(state.first_seen)
-    last = micros(max(latest)) if latest and visits else -1
-    return Facts(visits, first, last, state.spent)
-
-
-# ---------------------------------------------------------------- RFM
-
-
-def quintile_boundaries(ordered: Sequence[T]) -> tuple[T, ...]:
-    """The values at positions ceil(k x n / 5) - 1, k = 1..4, of ``ordered`` (worst
-    first): a value scores 1 + the number of boundaries it is strictly better than."""
-    n = len(ordered)
-    return tuple(ordered[-(-k * n // 5) - 1] for k in range(1, 5)) if n else ()
-
-
-def _higher_is_better(value: T, boundaries: Sequence[T]) -> int:
-    return 1 + sum(1 for b in boundaries if value > b)
-
-
-def _lower_is_better(value: T, boundaries: Sequence[T]) -> int:
-    return 1 + sum(1 for b in boundaries if value < b)
-
-
-def segment_for(recency: int, frequency: int, monetary: int) -> Segment:
-    """The named segment of R, F, M scores (``SEGMENT_RULES``, first match wins)."""
-    fm = frequency + monetary
-    if recency >= 4 and fm >= 8:
-        return Segment.CHAMPIONS
-    if recency >= 4 and frequency == 1:
-        return Segment.NEW
-    if recency >= 3:
-        return Segment.LOYAL if fm >= 6 else Segment.POTENTIAL
-    if fm >= 6:
-        return Segment.AT_RISK
-    return Segment.HIBERNATING if recency == 2 else Segment.LOST
-
-
-def score_facts(facts: Facts, model: RFMModel, at: int) -> RFMScore | None:
-    if facts.visits <= 0 or facts.last < 0 or not model.members:
-        return None
-    silent = timedelta(microseconds=max(at - facts.last, 0))
-    r = _lower_is_better(silent, model.recency)
-    f = _higher_is_better(facts.visits, model.frequency)
-    m = _higher_is_better(facts.spent, model.monetary)
-    return RFMScore(r, f, m, segment_for(r, f, m))
-
-
-def rfm_score(state: MemberState, model: RFMModel, at: datetime) -> RFMScore | None:
-    """A member's R, F, M scores and segment at ``at`` against ``model``'s boundaries
-    (``Insights.rfm.model``); ``None`` for a member without a visit."""
-    return score_facts(facts_of(state, model.kinds), model, micros(at))
-
-
-def segment_of(state: MemberState, model: RFMModel, at: datetime) -> Segment | None:
-    """The member's RFM segment at ``at``: what a ``segment`` condition tests."""
-    score = rfm_score(state, model, at)
-    return None if score is None else score.segment
 
 
 # ---------------------------------------------------------------- churn and value

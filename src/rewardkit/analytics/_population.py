@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ..engine import advance
 from ..model import MemberState
 from ..program import Program
+from ..rfm import silent_days
 from ._columns import Ints, Money, Names
 from ._models import (
     _US,
@@ -42,7 +43,7 @@ from ._results import (
     SegmentSummary,
 )
 
-__all__ = ["Population", "churn_risk", "tier_of"]
+__all__ = ["Population", "churn_risk", "model_of", "rfm_model", "tier_of"]
 
 K = TypeVar("K", tuple[Decimal, Decimal, int, int], tuple[Decimal, int, int])
 
@@ -82,6 +83,64 @@ def churn_risk(
     found = assess(facts, micros(at), typical_cadence // _US, settings)
     balance = now.balance(currency, at)
     return risk_of(program, now.id, facts, found, balance, currency, None, tier_of(now))
+
+
+class _States(Protocol):
+    def members(self) -> Iterator[str]: ...
+
+    def load(self, member: str) -> _Loaded: ...
+
+
+class _Loaded(Protocol):
+    @property
+    def state(self) -> MemberState: ...
+
+
+def rfm_model(
+    store: _States, at: datetime, kinds: Iterable[str] | str | None = None
+) -> RFMModel | None:
+    """The RFM cut points of ``store``'s members at ``at``, the model
+    ``analyse(...).rfm.model`` holds, from the members' states alone (no ledger, no
+    programme); ``kinds``: the action kinds that count as visits (``None``: every kind).
+    ``None`` when nobody has visited.  Give it to ``Program(rfm=...)``, or write it into
+    a programme file with :func:`rfm_table`, to test RFM segments in rules."""
+    if at.tzinfo is None:
+        raise ValueError(f"at must be timezone-aware: {at!r}")
+    counted = Assumptions(kinds=kinds).kinds
+    visits, last, spent = Ints(), Ints(), Money()
+    for member in store.members():
+        facts = facts_of(store.load(member).state, counted)
+        visits.append(facts.visits)
+        last.append(facts.last)
+        spent.append(facts.spent)
+    return model_of(micros(at), visits, last, spent, counted)
+
+
+def model_of(
+    at: int, visits: Ints, last: Ints, spent: Money, kinds: frozenset[str] | None
+) -> RFMModel | None:
+    """The quintile cut points over the members of the columns with a visit; ``at`` in
+    microseconds since the epoch."""
+
+    def scored() -> Iterator[int]:
+        return (i for i in range(len(visits)) if visits[i] > 0 and last[i] >= 0)
+
+    # One sorted column at a time: the peak is one list, not three.
+    silences = sorted((silent_days(last[i], at) for i in scored()), reverse=True)
+    if not silences:
+        return None
+    members = len(silences)
+    recency = quintile_boundaries(silences)
+    del silences
+    frequency = quintile_boundaries(sorted(visits[i] for i in scored()))
+    spends = quintile_boundaries(sorted(spent.units[i] for i in scored()))
+    return RFMModel(
+        recency_days=recency,
+        frequency=frequency,
+        monetary=tuple(spent.decimal(u) for u in spends),
+        kinds=kinds,
+        members=members,
+    )
 
 
 def tier_of(state: MemberState) -> str | None:
@@ -171,23 +230,7 @@ class Population:
         return (i for i in range(len(self.names)) if self.visits[i] > 0 and self.last[i] >= 0)
 
     def _model(self) -> RFMModel | None:
-        at = micros(self.at)
-        # One sorted column at a time: the peak is one list, not three.
-        silences = sorted((max(at - self.last[i], 0) for i in self._scored()), reverse=True)
-        if not silences:
-            return None
-        members = len(silences)
-        recency = tuple(timedelta(microseconds=s) for s in quintile_boundaries(silences))
-        del silences
-        frequency = quintile_boundaries(sorted(self.visits[i] for i in self._scored()))
-        spends = quintile_boundaries(sorted(self.spent.units[i] for i in self._scored()))
-        return RFMModel(
-            members=members,
-            recency=recency,
-            frequency=frequency,
-            monetary=tuple(self.spent.decimal(u) for u in spends),
-            kinds=self.assumptions.kinds,
-        )
+        return model_of(micros(self.at), self.visits, self.last, self.spent, self.assumptions.kinds)
 
     def _typical(self) -> tuple[int, int]:
         cadences = Ints()

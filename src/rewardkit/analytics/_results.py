@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import attrs
 
+from ..rfm import RFMModel, RFMScore, Segment
 from ..time import PERIODS, Period
 
 __all__ = [
@@ -201,49 +201,6 @@ class Pareto:
     top_spend_share: Decimal
     top_points_share: Decimal
     curve: tuple[ParetoPoint, ...]
-
-
-class Segment(StrEnum):
-    """RFM segments (see ``SEGMENT_RULES`` in :mod:`rewardkit.analytics`)."""
-
-    CHAMPIONS = "champions"
-    LOYAL = "loyal"
-    POTENTIAL = "potential"
-    NEW = "new"
-    AT_RISK = "at-risk"
-    HIBERNATING = "hibernating"
-    LOST = "lost"
-
-    @property
-    def label(self) -> str:
-        """``"At risk"`` for ``at-risk``."""
-        return self.value.replace("-", " ").capitalize()
-
-
-@attrs.frozen
-class RFMScore:
-    recency: int  # 1..5, 5 = most recent
-    frequency: int  # 1..5, 5 = most visits
-    monetary: int  # 1..5, 5 = most spend
-    segment: Segment
-
-
-@attrs.frozen
-class RFMModel:
-    """Quintile boundaries computed over a population, applicable to any member.
-
-    A score is 1 + the number of boundaries the member's value beats: strictly more
-    visits or spend than ``frequency[k]`` / ``monetary[k]``, strictly less time since
-    the last visit than ``recency[k]``.  Over the population it was computed from,
-    this equals 1 + floor(5 x (members with a worse value) / members): equal values
-    share a score, the lowest their group touches.
-    """
-
-    members: int
-    recency: tuple[timedelta, ...]
-    frequency: tuple[int, ...]
-    monetary: tuple[Decimal, ...]
-    kinds: frozenset[str] | None = None
 
 
 @attrs.frozen

@@ -33,7 +33,7 @@ from .lines import LineError, parse_request
 from .simulate import Progress, Simulation, action_lines
 from .summary import render, summarise
 
-__all__ = ["demo", "explain", "migrate", "report", "simulate", "validate", "verify"]
+__all__ = ["demo", "expire", "explain", "migrate", "report", "simulate", "validate", "verify"]
 
 
 def _count(number: int, one: str, many: str | None = None) -> str:
@@ -208,4 +208,35 @@ def report(args: argparse.Namespace) -> int:
         f"{_count(totals.members, 'member')}, {totals.outstanding:,} {insights.currency} "
         f"outstanding, liability {insights.liability.amount:,.2f}"
     )
+    return OK
+
+
+def expire(args: argparse.Namespace) -> int:
+    """A sweep: what time has done by ``--at`` (default: now), written down for every
+    member due then, and only them.  Safe to repeat and to run from several servers."""
+    program = load(args.program)
+    at = datetime.now(UTC) if args.at is None else args.at.at(program.tz)
+    with Rewards(program, open_url(args.url, existing=True)) as kit:
+        try:
+            swept = kit.expire(at)
+        except StoreError as error:
+            raise CommandError(str(error), PROBLEMS) from None
+    local = swept.at.astimezone(program.tz)
+    print(
+        f"Swept at {local:%Y-%m-%d %H:%M} ({program.timezone}): {_count(swept.members, 'member')}"
+    )
+    for label, counts in (("expired", swept.expired), ("released", swept.released)):
+        if counts:
+            amounts = ", ".join(f"{points:,} {currency}" for currency, points in counts.items())
+            print(f"  {label}: {amounts}")
+    ladder = program.tiers
+    if swept.tier_changes and ladder is not None:
+
+        def rank(level: str | None) -> int:  # a level no longer on the ladder: below all
+            return ladder.rank(level) if level is None or ladder.has_level(level) else -1
+
+        up = sum(1 for c in swept.tier_changes if rank(c.level) > rank(c.previous))
+        print(f"  tier changes: {up} up, {len(swept.tier_changes) - up} down")
+    if swept.graces:
+        print(f"  graces begun: {len(swept.graces)} (their level kept for now)")
     return OK

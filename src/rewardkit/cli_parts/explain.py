@@ -29,6 +29,7 @@ from ..model import Action, Award, MemberState, Outcome
 from ..program import Program
 from ..raffles import TicketRule
 from ..referrals import ReferralRule
+from ..rfm import _RFMSegment, rfm_score
 from ..rules import Multiplier, rule_budget
 from ..storage import Store
 from ..time import WEEKDAYS
@@ -74,6 +75,12 @@ def _observed(leaf: _Condition, ctx: Context) -> str:
     if kind == "_InactiveFor":
         last = member.last_activity
         return "first action" if last is None else f"last active {last.astimezone(ctx.tz):%Y-%m-%d}"
+    if isinstance(leaf, _RFMSegment):
+        score = rfm_score(member, leaf.model, action.at)
+        if score is None:
+            return "member has no visit yet"
+        r, f, m = score.recency, score.frequency, score.monetary
+        return f"member is {score.segment} (R {r}, F {f}, M {m})"
     return ""
 
 
@@ -277,7 +284,7 @@ def explain(
 ) -> list[str]:
     """The explanation of recording ``action`` for the member in ``state``, as lines."""
     now = advance(program, state, action.at).state
-    ctx = Context.of(action, now, program.tz, program.segments)
+    ctx = Context.of(action, now, program.tz, program.all_segments)
     outcome = evaluate(program, state, action, budgets=budgets).outcome
     total = _total(program, outcome.points, outcome.balance, outcome.pending, outcome.expired)
     return [

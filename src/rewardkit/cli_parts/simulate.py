@@ -21,12 +21,14 @@ import attrs
 
 from ..errors import ConcurrencyConflict, RewardkitError, StoreError
 from ..facade import Rewards
+from ..model import Outcome
 from .common import PROBLEMS, CommandError, one_line
 from .lines import LineError, Request, parse_line
 
 __all__ = ["Progress", "Simulation", "Tally", "action_lines"]
 
 SHOWN: Final = 20  # messages printed per kind (malformed, refused); the rest are counted
+BATCH: Final = 1000  # record lines committed together (one transaction on a SQL store)
 
 _REASONS: Final = {
     "InsufficientPoints": "not enough points",
@@ -143,6 +145,7 @@ class Simulation:
         self.keep = keep  # only the requests it accepts are applied; others are skipped
         self.tally = Tally()
         self._tz = kit.program.tz
+        self._queued: list[tuple[int, Request]] = []  # record lines not yet recorded
 
     def run_lines(self, lines: Iterable[tuple[int, bytes]], *, total: int | None) -> Tally:
         progress, tz = self.progress, self._tz
@@ -160,6 +163,7 @@ class Simulation:
             if self.tally.stopped:
                 break
             progress.update(done, number)
+        self.flush()
         progress.clear()
         return self.tally
 
@@ -170,28 +174,57 @@ class Simulation:
             self.progress.update(number, number)
             if self.tally.stopped:
                 break
+        self.flush()
         self.progress.clear()
         return self.tally
 
     def apply(self, number: int, request: Request) -> None:
+        """Apply one request, or queue it: ``record`` lines are recorded in batches
+        (one transaction each on a SQL store), flushed before any other kind of line so
+        that every line still sees the ones before it."""
         if self.keep is not None and not self.keep(request):
             return
+        if request.action is not None and not self.strict:
+            self._queued.append((number, request))
+            if len(self._queued) >= BATCH:
+                self.flush()
+            return
+        self.flush()
+        try:
+            result: Outcome | RewardkitError = request.call(self.kit)
+        except (StoreError, ConcurrencyConflict) as error:
+            raise self._store_failed(str(number), error) from None
+        except RewardkitError as error:
+            result = error
+        self._count(number, request, result)
+
+    def flush(self) -> None:
+        """Record the queued ``record`` lines, together."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        actions = [request.action for _, request in queued if request.action is not None]
+        try:
+            results = self.kit.record_many(actions)
+        except (StoreError, ConcurrencyConflict) as error:
+            raise self._store_failed(f"{queued[0][0]}-{queued[-1][0]}", error) from None
+        for (number, request), result in zip(queued, results, strict=True):
+            self._count(number, request, result)
+
+    def _store_failed(self, lines: str, error: Exception) -> CommandError:
+        self.progress.clear()
+        return CommandError(f"{self.source}:{lines}: the store failed: {error}", PROBLEMS)
+
+    def _count(self, number: int, request: Request, result: Outcome | RewardkitError) -> None:
         tally = self.tally
         tally.lines += 1
-        try:
-            outcome = request.call(self.kit)
-        except (StoreError, ConcurrencyConflict) as error:
-            self.progress.clear()
-            raise CommandError(
-                f"{self.source}:{number}: the store failed: {error}", PROBLEMS
-            ) from None
-        except RewardkitError as error:
+        if isinstance(result, RewardkitError):
             tally.refused += 1
-            tally.reasons[_REASONS.get(type(error).__name__, type(error).__name__)] += 1
-            self._note(tally.refused, f"{number}: refused: {one_line(error)}", "refused")
+            tally.reasons[_REASONS.get(type(result).__name__, type(result).__name__)] += 1
+            self._note(tally.refused, f"{number}: refused: {one_line(result)}", "refused")
             tally.stopped = self.strict
             return
-        if outcome.replayed:
+        if result.replayed:
             tally.replayed += 1
         else:
             tally.applied += 1
@@ -202,6 +235,7 @@ class Simulation:
             tally.last = at
 
     def _malformed(self, number: int, message: str) -> None:
+        self.flush()  # the lines before it first, so that messages come in line order
         tally = self.tally
         tally.lines += 1
         tally.malformed += 1

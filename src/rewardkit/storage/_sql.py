@@ -12,7 +12,7 @@ import attrs
 from .. import _codec
 from .._fastcodec import dumps_outcome, dumps_state, loads_state
 from ..model import CounterChange, Entry, EntryKind, MemberState
-from .base import Commit, CounterLimitExceeded, Receipt
+from .base import Commit, CounterLimitExceeded, Receipt, Snapshot
 
 __all__ = [
     "ENTRY_COLUMNS",
@@ -151,3 +151,37 @@ def score_rows(unit: Commit) -> list[tuple[str, str, str, str, int]]:
         key = (change.board, change.period, change.group, change.member)
         merged[key] = merged.get(key, 0) + change.delta
     return [(*key, delta) for key, delta in sorted(merged.items())]
+
+
+_UNKNOWN: Any = object()
+
+
+class Heads:
+    """What this store last saw of each member (loaded or committed): the version, the
+    ledger head and the state.  A commit at that version need not read the head again
+    (the commit's ``... WHERE version = ?`` proves it is still the one kept), and a
+    write may start from the state kept (``load_for_update``): if another writer moved
+    the member on meanwhile, the commit is refused and the write starts again from a
+    fresh load."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._known: dict[str, tuple[Snapshot, str | None]] = {}
+
+    def remember(self, member: str, version: int, head: str | None, state: MemberState) -> None:
+        known = self._known
+        if not self._size:
+            return
+        if member not in known and len(known) >= self._size:
+            known.pop(next(iter(known)), None)  # the oldest kept
+        known[member] = (Snapshot(state, version), head)
+
+    def head(self, member: str, version: int) -> Any:
+        """The head at ``version``, or ``_UNKNOWN``."""
+        found = self._known.get(member)
+        return found[1] if found is not None and found[0].version == version else _UNKNOWN
+
+    def snapshot(self, member: str) -> Snapshot | None:
+        """The member as last seen here, perhaps no longer the latest."""
+        found = self._known.get(member)
+        return None if found is None else found[0]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import bisect
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from .._codec import dumps, encode_json
+from .._codec import encode_json
 from ..model import Entry, Outcome, blank_state
 from .base import (
     Chain,
@@ -25,11 +26,11 @@ from .chain import link
 __all__ = ["MemoryStore"]
 
 
-def _kept(receipt: Receipt) -> tuple[str, str, Outcome]:
+def _kept(receipt: Receipt) -> tuple[str, str | Mapping[str, Any], Outcome]:
     try:
-        request = encode_json(receipt.request)
-    except TypeError:  # not JSON data: as the SQL stores write it
-        request = dumps(receipt.request)
+        request: str | Mapping[str, Any] = encode_json(receipt.request)
+    except TypeError:  # not JSON data (a host's own store call): kept as it was given
+        request = receipt.request
     return receipt.member, request, receipt.outcome
 
 
@@ -43,7 +44,7 @@ class MemoryStore:
         self._heads: dict[str, str] = {}  # each member's last hash
         # Receipts kept small: the request as its canonical JSON text, read back on demand
         # (a receipt is read only to replay a request, or to reverse an action).
-        self._receipts: dict[tuple[str, str], tuple[str, str, Outcome]] = {}
+        self._receipts: dict[tuple[str, str], tuple[str, str | Mapping[str, Any], Outcome]] = {}
         self._counters: dict[str, int] = {}
         self._scores: dict[tuple[str, str, str], dict[str, int]] = {}
         self._due: dict[str, datetime] = {}
@@ -59,7 +60,8 @@ class MemoryStore:
         if kept is None:
             return None
         member, request, outcome = kept
-        return Receipt(operation, request_id, member, json.loads(request), outcome)
+        data = json.loads(request) if isinstance(request, str) else request
+        return Receipt(operation, request_id, member, data, outcome)
 
     def counter(self, key: str) -> int:
         with self._lock:

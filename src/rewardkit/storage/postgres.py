@@ -49,12 +49,14 @@ from ._schema import (
     upgrade,
 )
 from ._sql import (
+    _UNKNOWN,
     ENTRY_COLUMNS,
     SCORE_AHEAD,
     SCORE_OF,
     SCORE_TOP,
     SCORE_UPSERT,
     Encoded,
+    Heads,
     decode_state,
     encode,
     entry_from_row,
@@ -101,6 +103,7 @@ class PostgresStore:
         self._prefix = quote(schema) + "." if schema is not None else ""
         self._timeout = float(timeout)
         self._db = Connections(conninfo, pool, max_connections, float(timeout), self.__repr__)
+        self._heads = Heads()
         self.migrated: MigrationReport | None = None  # what opening it applied, if anything
         try:
             self._prepare(auto_migrate)
@@ -128,11 +131,20 @@ class PostgresStore:
 
     def load(self, member: str) -> Snapshot:
         row = self._one(
-            "load a member", "SELECT version, state FROM {s}members WHERE id = %s", member
+            "load a member", "SELECT version, state, head FROM {s}members WHERE id = %s", member
         )
         if row is None:
             return Snapshot(blank_state(member), 0)
-        return Snapshot(decode_state(row[1]), int(row[0]))
+        snapshot = Snapshot(decode_state(row[1]), int(row[0]))
+        self._heads.remember(member, snapshot.version, row[2], snapshot.state)
+        return snapshot
+
+    def load_for_update(self, member: str) -> Snapshot:
+        """The member as this store last loaded or committed it, without a round trip,
+        to start a write from (else a fresh :meth:`load`).  It may be stale: the commit
+        then fails with ``StaleVersion`` and the caller starts again from :meth:`load`.
+        Never for a read."""
+        return self._heads.snapshot(member) or self.load(member)
 
     def receipt(self, operation: str, request_id: str) -> Receipt | None:
         row = self._one(
@@ -192,32 +204,43 @@ class PostgresStore:
                 _Transaction(connection, self._prefix).execute(
                     f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}"
                 )
-            for unit, values in zip(units, encoded, strict=True):
+            heads = [
                 self._apply(connection, unit, values)
+                for unit, values in zip(units, encoded, strict=True)
+            ]
+        for unit, head in zip(units, heads, strict=True):  # committed: versions, heads after
+            self._heads.remember(unit.member, unit.expected_version + 1, head, unit.state)
 
-    def _apply(self, connection: Connection[Any], unit: Commit, encoded: Encoded) -> None:
+    def _apply(self, connection: Connection[Any], unit: Commit, encoded: Encoded) -> str | None:
+        """One unit of a transaction the caller holds; the member's head after it."""
         member = unit.member
-        # One unit of a transaction the caller holds.
         run = _Transaction(connection, self._prefix).execute
-        rows = run("SELECT version, head FROM {s}members WHERE id = ? FOR UPDATE", (member,))
-        version, head = (int(rows[0][0]), rows[0][1]) if rows else (0, None)
-        if version != unit.expected_version:
-            raise StaleVersion(member, unit.expected_version, version)
+        version = unit.expected_version
+        # The head of the version the state was loaded at, when this store loaded or
+        # committed it: the update below then checks the version itself (one round trip
+        # less); else the row is read and locked first.
+        head = None if version == 0 else self._heads.head(member, version)
+        if version and head is _UNKNOWN:
+            rows = run("SELECT version, head FROM {s}members WHERE id = ? FOR UPDATE", (member,))
+            found, head = (int(rows[0][0]), rows[0][1]) if rows else (0, None)
+            if found != version:
+                raise StaleVersion(member, version, found)
         hashes = link(member, head, unit.entries, count=unit.state.entries)
         new_head = hashes[-1] if hashes else head
         if version == 0:
-            inserted = run(
+            changed = run(
                 "INSERT INTO {s}members(id, version, state, due, head)"
                 " VALUES (?, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1",
                 (member, encoded.state, encoded.due, new_head),
             )
-            if not inserted:  # another first commit landed meanwhile
-                raise StaleVersion(member, 0, self._version_of(connection, member))
         else:
-            run(
-                "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ? WHERE id = ?",
-                (version + 1, encoded.state, encoded.due, new_head, member),
+            changed = run(
+                "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ?"
+                " WHERE id = ? AND version = ? RETURNING 1",
+                (version + 1, encoded.state, encoded.due, new_head, member, version),
             )
+        if not changed:  # another commit landed meanwhile
+            raise StaleVersion(member, version, self._version_of(connection, member))
         if encoded.receipt is not None and not run(
             "INSERT INTO {s}receipts(operation, id, member, request, outcome, version)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation, id) DO NOTHING RETURNING 1",
@@ -233,6 +256,7 @@ class PostgresStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [entry_row(member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
         )
+        return new_head
 
     def top(
         self, board: str, period: str, group: str, limit: int, offset: int = 0
@@ -296,6 +320,17 @@ class PostgresStore:
             micros(at),
         )
         return [row[0] for row in rows]
+
+    def raffle_tickets(self, raffle: str) -> list[tuple[str, int]]:
+        """Every member holding tickets of ``raffle``, with how many, by member id: read
+        from the stored states by the server's JSON functions, without decoding a state."""
+        rows = self._all(
+            "read raffle tickets",
+            "SELECT id, n FROM (SELECT id, (state::jsonb -> 'tickets' ->> %s)::bigint AS n"
+            " FROM {s}members) AS held WHERE n > 0 ORDER BY id",
+            raffle,
+        )
+        return [(member, int(count)) for member, count in rows]
 
     def members(self) -> Iterator[str]:
         # The column's "C" collation orders UTF-8 bytes, which is code point order: sorted().

@@ -408,6 +408,17 @@ class SQLiteStore:
         )
         return [row[0] for row in rows]
 
+    def raffle_tickets(self, raffle: str) -> list[tuple[str, int]]:
+        """Every member holding tickets of ``raffle``, with how many, by member id: read
+        from the stored states by SQLite's JSON functions, without decoding a state."""
+        rows = self._read_all(
+            "read raffle tickets",
+            "SELECT m.id, t.value FROM members AS m, json_each(m.state, '$.tickets') AS t"
+            " WHERE t.key = ? AND t.value > 0 ORDER BY m.id",
+            raffle,
+        )
+        return [(member, int(count)) for member, count in rows]
+
     def members(self) -> Iterator[str]:
         # SQLite's BINARY collation orders UTF-8 bytes, which is code point order: sorted().
         rows = self._read_all("list members", "SELECT id FROM members ORDER BY id")

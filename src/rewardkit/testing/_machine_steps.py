@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import attrs
@@ -29,6 +29,7 @@ __all__ = [
     "check_draw",
     "has_holds",
     "has_referrals",
+    "later",
     "machine_strategy",
     "resolved",
     "sold_raffles",
@@ -40,6 +41,7 @@ T = TypeVar("T")
 PICK = st.integers(0, 1000)
 """An index into something the machine holds, taken modulo its size."""
 
+_TICK = timedelta(microseconds=1)
 _JITTER = st.sampled_from((0, -1, 1))  # microseconds either side of an instant
 _EDGE = st.tuples(st.just("edge"), PICK, _JITTER)  # a calendar edge of the programme
 
@@ -63,6 +65,39 @@ WAITING: st.SearchStrategy[tuple[str, int, int]] = st.one_of(
 )
 """How long time passes: minutes, hours, days, months, to a calendar edge, or to an
 instant when time changes a member (an expiry, a release, a review, a raffle close)."""
+
+
+def _dues(kit: Rewards, members: Sequence[str], now: datetime) -> list[datetime]:
+    """The instants from ``now`` on when time alone changes a member or a raffle."""
+    found: list[datetime] = []
+    for member in members:
+        state = kit.store.load(member).state
+        found += [lot.expires_at for lot in state.lots if lot.expires_at is not None]
+        found += [lot.release_at for lot in state.lots if lot.release_at is not None]
+        if state.tier is not None:
+            found += [t for t in (state.tier.review_at, state.tier.grace_until) if t]
+    found += [item.closes_at for item in kit.program.raffles]
+    return sorted({instant.astimezone(UTC) for instant in found if instant >= now})
+
+
+def later(
+    kit: Rewards, members: Sequence[str], now: datetime, choice: tuple[str, int, int]
+) -> datetime:
+    """An instant at or after ``now``, in the programme's zone: now itself, ``number``
+    minutes or days later, or on the ``number``-th calendar edge or instant when time
+    changes a member (modulo how many there are), ``ticks`` microseconds either side."""
+    move, number, ticks = choice
+    moment = now
+    if move == "soon":
+        moment = now + timedelta(minutes=number)
+    elif move == "days":
+        moment = now + timedelta(days=number)
+    elif move in ("edge", "due"):
+        edges = _probe_of(kit.program).edges_after(now)
+        found = edges if move == "edge" else _dues(kit, members, now)
+        if found:
+            moment = found[number % len(found)] + ticks * _TICK
+    return max(moment, now).astimezone(kit.program.tz)
 
 
 def machine_strategy(name: str) -> st.SearchStrategy[Any]:

@@ -23,7 +23,7 @@ import attrs
 
 from ..model import Entry, EntryKind, Lot, MemberState
 from ..program import Program
-from ..time import Period, period_key
+from ._ledger import Earning, describe_entry, describe_lot, earnings, entry_lines, period_of
 
 __all__ = [
     "Earning",
@@ -55,9 +55,9 @@ def _show(value: object) -> str:
     if isinstance(value, Entry):
         return describe_entry(value)
     if isinstance(value, Lot):
-        return _describe_lot(value)
+        return describe_lot(value)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, Lot) for v in value):
-        return "".join(f"\n    {_describe_lot(v)}" for v in value)
+        return "".join(f"\n    {describe_lot(v)}" for v in value)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, Entry) for v in value):
         return "".join(f"\n    {describe_entry(v)}" for v in value)
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
@@ -65,86 +65,6 @@ def _show(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return repr(value)
-
-
-def _describe_lot(lot: Lot, tz: tzinfo | None = None) -> str:
-    def show(instant: datetime | None, none: str) -> str:
-        return (
-            none
-            if instant is None
-            else (instant if tz is None else instant.astimezone(tz)).isoformat()
-        )
-
-    held = f", held until {show(lot.release_at, 'confirmed')}" if lot.pending else ""
-    return (
-        f"{lot.id}: {lot.remaining}/{lot.points} {lot.currency}, earned "
-        f"{show(lot.earned_at, '-')}, expires {show(lot.expires_at, 'never')}{held}"
-    )
-
-
-def describe_entry(entry: Entry, tz: tzinfo | None = None) -> str:
-    """One ledger line, readable: ``#3 2026-03-07T09:30:00+01:00 earn +12 points
-    reason=base cause=a0 balance=62`` (``tz``: the zone to show the instant in)."""
-    points = f"{entry.points:+d}" if entry.points else "0"
-    at = entry.at if tz is None else entry.at.astimezone(tz)
-    return (
-        f"#{entry.seq} {at.isoformat()} {entry.kind.value} {points} {entry.currency} "
-        f"reason={entry.reason} cause={entry.cause} balance={entry.balance}"
-    )
-
-
-def _lines(program: Program, entries: Iterable[Entry | None]) -> list[str]:
-    """Entries as readable lines, their instants on the programme's clock."""
-    return [describe_entry(entry, program.tz) for entry in entries if entry is not None]
-
-
-# ---------------------------------------------------------------- earnings
-
-
-@attrs.frozen
-class Earning:
-    """Points awarded by one rule (or badge bonus, or referral) to one action, at the
-    instant it happened, whether spendable at once or held."""
-
-    at: datetime
-    rule: str
-    currency: str
-    points: int
-    cause: str
-    held: bool = False
-    entry: Entry | None = attrs.field(default=None, eq=False, repr=False)
-
-
-def earnings(entries: Iterable[Entry]) -> list[Earning]:
-    """Every award in a member's ledger, at the instant it was earned.
-
-    An ``earn`` entry that releases held points is not a new award (the ``pending``
-    entry that held them was); a ``pending`` entry's points are read from how much its
-    currency's held points grew."""
-    held: dict[str, int] = {}
-    found: list[Earning] = []
-    for entry in entries:
-        before = held.get(entry.currency, 0)
-        held[entry.currency] = entry.pending
-        if entry.kind == EntryKind.PENDING and entry.pending > before:
-            points = entry.pending - before
-            found.append(
-                Earning(entry.at, entry.reason, entry.currency, points, entry.cause, True, entry)
-            )
-        elif entry.kind == EntryKind.EARN and entry.pending == before and entry.points > 0:
-            found.append(
-                Earning(
-                    entry.at, entry.reason, entry.currency, entry.points, entry.cause, False, entry
-                )
-            )
-    return found
-
-
-def _period(at: datetime, program: Program, per: str) -> str:
-    if per == "lifetime":
-        return "lifetime"
-    period: Period = per  # type: ignore[assignment]
-    return period_key(at.astimezone(program.tz), period)
 
 
 def check_earning_limit(
@@ -164,7 +84,7 @@ def check_earning_limit(
     totals: dict[str, list[Earning]] = {}
     for earning in earnings(entries):
         if earning.currency == wanted:
-            totals.setdefault(_period(earning.at, program, per), []).append(earning)
+            totals.setdefault(period_of(earning.at, program.tz, per), []).append(earning)
     for period, found in totals.items():
         total = sum(e.points for e in found)
         if total > limit:
@@ -173,7 +93,7 @@ def check_earning_limit(
                 name or f"max_points_per_{per}",
                 member,
                 f"earned {total} {wanted} in {per} {period}, more than {limit}",
-                entries=_lines(program, (e.entry for e in found)),
+                entries=entry_lines(program.tz, (e.entry for e in found)),
             )
 
 
@@ -355,7 +275,7 @@ def _badges(program: Program, state: MemberState, entries: Sequence[Entry]) -> N
                 "one_off_badge_awarded_once",
                 state,
                 f"one-off badge {item.id!r} was awarded {len(found)} times",
-                entries=_lines(program, found),
+                entries=entry_lines(program.tz, found),
             )
         record = state.badges.get(item.id)
         times = record.awarded if record else 0
@@ -364,7 +284,7 @@ def _badges(program: Program, state: MemberState, entries: Sequence[Entry]) -> N
                 "badges_match_the_ledger",
                 state,
                 f"the state counts {times} awards of {item.id!r}, the ledger {len(found)}",
-                entries=_lines(program, found),
+                entries=entry_lines(program.tz, found),
             )
 
 
@@ -376,7 +296,7 @@ def _caps(program: Program, state: MemberState, entries: Sequence[Entry]) -> Non
         for item in getattr(rule, "caps", ()):
             periods: dict[str, list[Earning]] = {}
             for earning in by_rule.get(rule.id, []):
-                periods.setdefault(_period(earning.at, program, item.per), []).append(earning)
+                periods.setdefault(period_of(earning.at, program.tz, item.per), []).append(earning)
             for period, found in sorted(periods.items()):
                 points = sum(e.points for e in found)
                 over_points = item.points is not None and points > item.points
@@ -387,7 +307,7 @@ def _caps(program: Program, state: MemberState, entries: Sequence[Entry]) -> Non
                         state,
                         f"rule {rule.id!r} awarded {points} points in {len(found)} award(s) "
                         f"in {item.per} {period}, over its cap {item!r}",
-                        entries=_lines(program, (e.entry for e in found)),
+                        entries=entry_lines(program.tz, (e.entry for e in found)),
                     )
 
 
@@ -412,8 +332,8 @@ def check_spending_order(before: MemberState, after: MemberState, tz: tzinfo | N
                     before,
                     f"spent from lot {lot.id!r} while lot {other.id!r}, which expires "
                     f"earlier, kept {kept}",
-                    before=[_describe_lot(lot, tz) for lot in before.lots],
-                    after=[_describe_lot(lot, tz) for lot in after.lots],
+                    before=[describe_lot(lot, tz) for lot in before.lots],
+                    after=[describe_lot(lot, tz) for lot in after.lots],
                 )
 
 

@@ -63,12 +63,13 @@ from ._machine_steps import (
     check_draw,
     has_holds,
     has_referrals,
+    later,
     machine_strategy,
     resolved,
     sold_raffles,
     strategies_for,
 )
-from .activity import DEFAULT_MEMBERS, _first, _probe_of
+from .activity import DEFAULT_MEMBERS, _first
 from .invariants import InvariantViolation, check_earning_limit, check_invariants
 
 __all__ = ["RewardsStateMachine"]
@@ -179,33 +180,15 @@ class RewardsStateMachine(RuleBasedStateMachine):
             self._touched.update(self.members)
         self.now = instant
 
-    def _dues(self) -> list[datetime]:
-        found: list[datetime] = []
-        for member in self.members:
-            state = self.kit.store.load(member).state
-            found += [lot.expires_at for lot in state.lots if lot.expires_at is not None]
-            found += [lot.release_at for lot in state.lots if lot.release_at is not None]
-            if state.tier is not None:
-                found += [t for t in (state.tier.review_at, state.tier.grace_until) if t]
-        found += [item.closes_at for item in self.program.raffles]
-        return sorted({instant.astimezone(UTC) for instant in found if instant >= self.now})
+    def _spender(self, pick: int) -> str:
+        """A member with points to spend now, if any (else any member)."""
+        currency = self.program.currency
+        rich = [m for m in self.members if self.state(m).balance(currency, self.now) > 0]
+        candidates = rich or list(self.members)
+        return candidates[pick % len(candidates)]
 
     def _later(self, choice: tuple[str, int, int]) -> datetime:
-        """An instant at or after now: now itself, soon, days later, on a calendar edge
-        of the programme, or on an instant when time changes a member (an expiry, a
-        release, a review, a raffle close), to the microsecond or one either side."""
-        move, number, ticks = choice
-        now = self.now
-        moment = now
-        if move == "soon":
-            moment = now + timedelta(minutes=number)
-        elif move == "days":
-            moment = now + timedelta(days=number)
-        elif move in ("edge", "due"):
-            found = _probe_of(self.program).edges_after(now) if move == "edge" else self._dues()
-            if found:
-                moment = found[number % len(found)] + ticks * _TICK
-        return max(moment, now).astimezone(self.program.tz)
+        return later(self.kit, self.members, self.now, choice)
 
     # ------------------------------------------------------------ checks
 
@@ -274,11 +257,12 @@ class RewardsStateMachine(RuleBasedStateMachine):
         if has_referrals(self.program):
             self._touched.update(self.members)  # a referrer may have been paid
 
-    @precondition(lambda self: bool(self._requests))
     @rule(pick=PICK, altered=st.booleans())
     def resend(self, pick: int, altered: bool) -> None:
         """A request already made is sent again with its id: with the same content it is
         a replay, with other content a conflict; either way nothing changes."""
+        if not self._requests:
+            return
         request = self._requests[pick % len(self._requests)]
         before = self._committed(request.member)
         if altered:
@@ -306,7 +290,10 @@ class RewardsStateMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ spending
 
     @precondition(lambda self: bool(self.program.rewards))
-    @rule(member=machine_strategy("member"), reward=machine_strategy("reward"))
+    @rule(
+        member=resolved(PICK, lambda machine, pick: machine._spender(pick)),
+        reward=machine_strategy("reward"),
+    )
     def redeem(self, member: str, reward: str) -> None:
         """A member redeems a reward now (refused without the points, stock or tier)."""
         before = self._committed(member)
@@ -339,10 +326,11 @@ class RewardsStateMachine(RuleBasedStateMachine):
         )
         self._touched.add(member)
 
-    @precondition(lambda self: bool(self.recorded))
     @rule(pick=PICK, share=st.sampled_from(_SHARES))
     def reverse(self, pick: int, share: int | None) -> None:
         """A recorded action is refunded now: in full, or a share of its amount."""
+        if not self.recorded:
+            return
         action, _ = self.recorded[pick % len(self.recorded)]
         amount = None
         if share is not None and action.amount is not None:
@@ -386,10 +374,12 @@ class RewardsStateMachine(RuleBasedStateMachine):
                 )
         self._touched.update(self.members)
 
-    @precondition(lambda self: bool(self.recorded) and has_holds(self.program))
+    @precondition(lambda self: has_holds(self.program))
     @rule(pick=PICK)
     def confirm(self, pick: int) -> None:
         """The host confirms an action's held points (its returns window is over)."""
+        if not self.recorded:
+            return
         action, _ = self.recorded[pick % len(self.recorded)]
         self.kit.confirm(action.id, at=self.now)
         self._touched.add(action.member)
@@ -410,7 +400,7 @@ class RewardsStateMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(sold_raffles(self.program)))
     @rule(
-        member=machine_strategy("member"),
+        member=resolved(PICK, lambda machine, pick: machine._spender(pick)),
         raffle=machine_strategy("sold"),
         tickets=st.integers(1, _MAX_TICKETS),
     )

@@ -3,8 +3,9 @@
 Every strategy returns values built through the public factories, so they are valid by
 construction: ``programs()`` draws whole programmes (rules with conditions, caps, holds
 and budgets, multipliers targeting base rules, raffle ticket and referral rules, named
-segments, expiry, tiers, rewards, badges, raffles, leaderboards, nudge settings) whose
-cross-references hold.  Use them to property-check your own code::
+segments, an RFM model whose segments conditions name, expiry, tiers, rewards, badges,
+raffles, leaderboards, nudge settings) whose cross-references hold.  Use them to
+property-check your own code::
 
     from hypothesis import given
     from rewardkit.testing.strategies import programs
@@ -35,6 +36,7 @@ from ..program import Program
 from ..raffles import Raffle, TicketRule, commitment, raffle, tickets
 from ..referrals import ReferralRule, referral
 from ..rewards import Reward, reward
+from ..rfm import CUT_POINTS, SEGMENT_NAMES, RFMModel
 from ..rules import EarningRule, Multiplier, first_time, fixed, multiplier, per_amount
 from ..tiers import Keep, Ladder, keep_for, keep_until_period_end, keep_while_active, ladder, level
 from ..time import PERIODS
@@ -75,6 +77,7 @@ __all__ = [
     "raffles",
     "referral_rules",
     "rewards",
+    "rfm_models",
     "terms",
     "ticket_rules",
 ]
@@ -358,10 +361,31 @@ def nudge_settings(draw: st.DrawFn) -> NudgeSettings:
 
 
 @st.composite
-def _segments(draw: st.DrawFn, levels: Sequence[str]) -> dict[str, c.Condition]:
-    """Named segments; each may name the segments drawn before it (never itself)."""
-    names = draw(st.lists(identifiers(), max_size=3, unique=True))
-    return {name: draw(conditions(levels, names[:i])) for i, name in enumerate(names)}
+def rfm_models(draw: st.DrawFn) -> RFMModel:
+    """An RFM model: four cut points per measure, in order (ties included), maybe
+    counting some action kinds only as visits."""
+
+    def cuts(values: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
+        return st.lists(values, min_size=CUT_POINTS, max_size=CUT_POINTS).map(sorted)
+
+    return RFMModel(
+        recency_days=draw(cuts(st.integers(0, 400)))[::-1],
+        frequency=draw(cuts(st.integers(0, 60))),
+        monetary=draw(cuts(_money("0", "2000"))),
+        kinds=draw(st.one_of(st.none(), _kinds())),
+        members=draw(st.integers(0, 10**6)),
+    )
+
+
+@st.composite
+def _segments(
+    draw: st.DrawFn, levels: Sequence[str], rfm: Sequence[str] = ()
+) -> dict[str, c.Condition]:
+    """Named segments; each may name the RFM segments ``rfm`` and the segments drawn
+    before it (never itself), and none takes an RFM segment's name."""
+    free = identifiers().filter(lambda name: name not in rfm)
+    names = draw(st.lists(free, max_size=3, unique=True))
+    return {name: draw(conditions(levels, [*rfm, *names[:i]])) for i, name in enumerate(names)}
 
 
 @st.composite
@@ -370,8 +394,10 @@ def programs(draw: st.DrawFn) -> Program:
     currencies = draw(st.lists(st.sampled_from(CURRENCIES), min_size=1, max_size=2, unique=True))
     tiers = draw(st.one_of(st.none(), ladders()))
     levels = [lvl.id for lvl in tiers.levels] if tiers else []
-    segments = draw(_segments(levels))
-    named = list(segments)
+    rfm = draw(st.one_of(st.none(), rfm_models()))
+    rfm_names = SEGMENT_NAMES if rfm is not None else ()
+    segments = draw(_segments(levels, rfm_names))
+    named = [*segments, *rfm_names]
     raffle_ids = draw(st.lists(identifiers(), max_size=2, unique=True))
     rule_ids = draw(st.lists(identifiers(), max_size=6, unique=True))
     base_count = draw(st.integers(min_value=min(1, len(rule_ids)), max_value=len(rule_ids)))
@@ -407,4 +433,5 @@ def programs(draw: st.DrawFn) -> Program:
         raffles=[draw(raffles(i, currencies)) for i in raffle_ids],
         leaderboards=[draw(leaderboards(i, levels, named)) for i in board_ids],
         segments=segments,
+        rfm=rfm,
     )
