@@ -3,13 +3,20 @@ draft of the programme breaks one of them exactly as the how-to page shows."""
 
 from __future__ import annotations
 
+import datetime
+import importlib.util
 import os
 import re
 import subprocess
 import sys
+import zoneinfo
+from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+
+from rewardkit.testing.invariants import InvariantViolation
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "property_testing" / "test_cafe_promises.py"
@@ -49,17 +56,49 @@ def test_the_cafe_promises_hold(tmp_path: Path) -> None:
     assert re.search(r"\b2 passed\b", done.stdout), done.stdout
 
 
+def load_draft(path: Path) -> ModuleType:
+    """Import the draft example file written to ``path`` as a module."""
+    spec = importlib.util.spec_from_file_location("cafe_promises_draft", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def replay(story: list[str], machine: type) -> str:
+    """Run the page's ``state.<step>(...)`` lines on a fresh machine; the violation's text."""
+    namespace: dict[str, object] = {
+        "Decimal": Decimal,
+        "datetime": datetime,  # the module: the lines spell datetime.datetime
+        "zoneinfo": zoneinfo,
+        "state": machine(),
+    }
+    with pytest.raises(InvariantViolation) as raised:
+        for line in story:
+            exec(line, namespace)  # the page's own lines, run as the page tells readers to
+    return str(raised.value)
+
+
 def test_the_first_draft_breaks_a_promise_as_the_docs_show(tmp_path: Path) -> None:
     source = EXAMPLE.read_text(encoding="utf-8")
     assert source.count(VARIANT) == 1, "the commented variant is in the example"
     draft = tmp_path / "test_cafe_promises.py"
     draft.write_text(source.replace(VARIANT, VARIANT.removeprefix("# ")), encoding="utf-8")
-    done = pytest_run(draft, tmp_path, "--hypothesis-seed=0", "-k", "CafePromises")
+
+    # Hypothesis refutes promise 1. Which story it shrinks to can vary between machines
+    # (the page says so), so the live run is only asked to break the same promise ...
+    done = pytest_run(draft, tmp_path, "--hypothesis-seed=1", "-k", "CafePromises")
     assert done.returncode == 1, done.stdout + done.stderr
-    printed = {re.sub(r"^E\s+", "", line).strip() for line in done.stdout.splitlines()}
-    printed |= {line.split("InvariantViolation: ", 1)[-1] for line in printed}
-    missing = [line for line in shown_counterexample() if line not in printed]
-    assert not missing, (
-        "docs/how-to/property-test-your-programme.md shows lines this run did not print "
-        f"(update the page from this output):\n{missing}\n\n{done.stdout}"
+    assert "InvariantViolation: max_points_per_day: member " in done.stdout, done.stdout
+
+    # ... and the story the page shows is replayed exactly: its steps, run by hand on the
+    # draft's machine, print the violation lines the page shows.
+    shown = shown_counterexample()
+    story = [line for line in shown if line.startswith("state.") and line != "state.teardown()"]
+    assert any(line.startswith("state.record(") for line in story), shown
+    printed = [line.strip() for line in replay(story, load_draft(draft).CafePromises).splitlines()]
+    expected = shown[: shown.index("Failing test case: <state machine>")]
+    assert [line for line in printed if line] == expected, (
+        "docs/how-to/property-test-your-programme.md shows a violation its own story does "
+        f"not print (update the page):\n{printed}"
     )
