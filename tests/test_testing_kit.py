@@ -735,3 +735,34 @@ def test_leaderboards_and_segments_follow_the_ledger(stream: list[rk.Action]) ->
         visits = [a for a in stream if a.member == member and a.kind == "visit"]
         vip_awards = [e for e in earnings(kit.history(member)) if e.rule == "vip"]
         assert len(vip_awards) == max(len(visits) - 2, 0)
+
+
+class DerivedValuesAgree(EverythingMachine):
+    """What the engine carries from state to state so a call costs the same whatever a
+    member's history (the lots' totals; the metric kept in time order) agrees with what
+    recomputing it from the lots and the metric gives."""
+
+    def check_member(self, member: str, state: MemberState, entries: Sequence[Entry]) -> None:
+        for kept in (self.kit.store.load(member).state, state):
+            sums = kept._sums
+            if sums is not None:
+                totals: dict[tuple[str, bool], int] = {}
+                for lot in kept.lots:
+                    key = (lot.currency, lot.pending)
+                    totals[key] = totals.get(key, 0) + lot.remaining
+                assert {k: v for k, v in sums.items() if v} == totals, (sums, totals)
+            ladder = self.program.tiers
+            if kept._canonical and ladder is not None:
+                times = [c.at for c in kept.metric]
+                assert times == sorted(times), times
+                tz = self.program.tz
+                for at in (self.now, self.now - timedelta(days=200)):
+                    assert ladder.value(kept.metric, at, tz, ordered=True) == ladder.value(
+                        kept.metric, at, tz
+                    )
+
+
+TestDerivedValuesAgree = DerivedValuesAgree.TestCase
+TestDerivedValuesAgree.settings = settings(
+    DerivedValuesAgree.TestCase.settings, max_examples=40, stateful_step_count=40
+)

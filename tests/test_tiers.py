@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rewardkit as rk
+from rewardkit.model import Contribution
 from rewardkit.tiers import Metric
 
 from ._timekit import MADRID, NEW_YORK, TICK, ledger_explains_balance, local
@@ -623,3 +628,38 @@ def test_a_dropped_level_is_written_after_what_time_did_before_it() -> None:
         ("tier", "gold -> -"),
         ("tier", "- -> oro"),  # 120 points earned in the window still meet it
     ]
+
+
+# ---------------------------------------------------------------- the metric's fast path
+
+
+_WINDOWS = st.sampled_from([{"months": 12}, {"days": 30}, "year", "month", "week", None])
+_MOMENTS = st.datetimes(
+    min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
+
+
+@given(
+    window=_WINDOWS,
+    instants=st.lists(_MOMENTS, max_size=40),
+    values=st.lists(st.decimals("0", "500", places=2), min_size=40, max_size=40),
+    at=_MOMENTS,
+    zone=st.sampled_from(["Europe/Madrid", "America/New_York", "UTC", "Australia/Lord_Howe"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_metric_read_by_bisection_equals_the_full_sum(
+    window: Any, instants: list[datetime], values: list[Decimal], at: datetime, zone: str
+) -> None:
+    ladder = rk.ladder(metric="points_earned", levels=[SILVER], window=window)
+    metric = sorted(
+        (Contribution(moment, value) for moment, value in zip(instants, values, strict=False)),
+        key=lambda c: c.at,
+    )
+    tz = ZoneInfo(zone)
+    assert ladder.value(metric, at, tz, ordered=True) == ladder.value(metric, at, tz)
+    assert ladder.value_at_review(metric, at, tz, ordered=True) == ladder.value_at_review(
+        metric, at, tz
+    )
+    for contribution in metric:  # the window's exact ends: each contribution's own instant
+        edge = contribution.at
+        assert ladder.value(metric, edge, tz, ordered=True) == ladder.value(metric, edge, tz)

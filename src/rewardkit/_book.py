@@ -84,7 +84,10 @@ class Book:
         self.tier_activity = state.tier_activity
         self._fresh = len(self.lots)  # lots from this index on were added by this call
         self._moved = False  # an existing lot changed: the order must be made again
-        self._sums: dict[tuple[str, bool], int] | None = None  # (currency, pending) -> points
+        # (currency, pending) -> points: the state's own when it carries them (a state the
+        # engine made does), else summed over the lots when first asked.
+        known = state._sums
+        self._sums: dict[tuple[str, bool], int] | None = None if known is None else dict(known)
 
     # ------------------------------------------------------------ reading
 
@@ -385,6 +388,7 @@ class Book:
             "tier_activity": self.tier_activity,
             "canonical": self.metric_sorted,
             "due": self._next_due(fresh),
+            "sums": None if self._sums is None else dict(self._sums),
         }
         for name, value in changes.items():
             if name in _MAPPINGS and type(value) is not MappingProxyType:
@@ -397,4 +401,6 @@ class Book:
             fields["canonical"] = False
         if "lots" in changes or "tier" in changes:
             fields["due"] = ...
+        if "lots" in changes:
+            fields["sums"] = None
         return replace_state(self.state, **fields)

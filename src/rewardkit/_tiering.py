@@ -39,7 +39,7 @@ def qualify(program: Program, book: Book, at: datetime, cause: str) -> None:
     ladder = program.tiers
     if ladder is None:
         return
-    target = ladder.level_for(ladder.value(book.metric, at, program.tz))
+    target = ladder.level_for(ladder.value(book.metric, at, program.tz, ordered=book.metric_sorted))
     current = book.tier
     if target is None:
         return
@@ -87,7 +87,7 @@ def review(program: Program, book: Book, at: datetime) -> None:
     current = book.tier
     if ladder is None or current is None:
         return
-    value = ladder.value_at_review(book.metric, at, program.tz)
+    value = ladder.value_at_review(book.metric, at, program.tz, ordered=book.metric_sorted)
     met = ladder.level_for(value)
     if ladder.keep.uses_activity and met is not None:
         # The member has been inactive for the keep's whole length: the level lapses

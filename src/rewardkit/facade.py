@@ -260,7 +260,7 @@ class Rewards(PlayCalls, BoardCalls):
             tier_status=state.tier,
             tier_metric=None
             if ladder is None
-            else ladder.value(state.metric, when, self.program.tz),
+            else ladder.value(state.metric, when, self.program.tz, ordered=state._canonical),
             at=when,
             badges=self._earned_badges(state),
             badge_progress=self._badge_progress(state, when),

@@ -298,6 +298,10 @@ class MemberState:
     # in time order (as the engine leaves them), so the next call need not sort them.
     _due: Any = attrs.field(init=False, default=..., eq=False, repr=False, hash=False)
     _canonical: bool = attrs.field(init=False, default=False, eq=False, repr=False, hash=False)
+    # The lots' remaining points by (currency, pending), as the engine's book left them
+    # (None: not known; summed again when needed), so a call costs the same whatever the
+    # number of open lots.  Never changed once set.
+    _sums: Any = attrs.field(init=False, default=None, eq=False, repr=False, hash=False)
 
     def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
         """Spendable points in ``currency`` (not pending; not expired at ``at``)."""

@@ -390,7 +390,7 @@ def _tier_at_risk(now: _Now) -> Nudge | None:
     if ends is None:
         return None
     level: Level = ladder.get(status.level)
-    projected = ladder.value_at_review(now.state.metric, ends, now.tz)
+    projected = ladder.value_at_review(now.state.metric, ends, now.tz, ordered=now.state._canonical)
     lapses = ladder.keep.uses_activity and status.grace_until is None  # whatever the metric
     if projected >= level.threshold and not lapses:
         return None
@@ -446,7 +446,7 @@ def _next_tier(now: _Now) -> Nudge | None:
     target = None if ladder is None else ladder.next_level(status.level if status else None)
     if ladder is None or target is None:
         return None
-    metric = ladder.value(now.state.metric, now.at, now.tz)
+    metric = ladder.value(now.state.metric, now.at, now.tz, ordered=now.state._canonical)
     if metric >= target.threshold or metric < now.settings.next_tier_share * target.threshold:
         return None
     starts = [c.at for c in now.state.metric if c.at <= now.at]

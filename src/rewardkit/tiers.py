@@ -10,6 +10,7 @@ downgrades only at a review.  Everything here is pure; the engine drives it.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -242,19 +243,29 @@ class Ladder:
             return start.astimezone(UTC) - _TICK  # contributions at the start count
         return before_wall_clock(at, self.window, tz)  # a skipped wall time: the jump
 
-    def value(self, metric: Sequence[Contribution], at: datetime, tz: tzinfo) -> Decimal:
-        """The metric at ``at``: contributions in the window ending at ``at`` (inclusive)."""
+    def value(
+        self, metric: Sequence[Contribution], at: datetime, tz: tzinfo, *, ordered: bool = False
+    ) -> Decimal:
+        """The metric at ``at``: contributions in the window ending at ``at`` (inclusive).
+        ``ordered``: ``metric`` is in time order (as the engine keeps it), so the window's
+        ends are found by bisection and only the contributions inside it are read."""
         since = self._since(at, tz)
+        if ordered:
+            low = 0 if since is None else bisect.bisect_right(metric, since, key=contribution_at)
+            high = bisect.bisect_right(metric, at, lo=low, key=contribution_at)
+            return sum(map(_contribution_value, metric[low:high]), Decimal(0))
         return sum(
             (c.value for c in metric if c.at <= at and (since is None or c.at > since)),
             Decimal(0),
         )
 
-    def value_at_review(self, metric: Sequence[Contribution], at: datetime, tz: tzinfo) -> Decimal:
+    def value_at_review(
+        self, metric: Sequence[Contribution], at: datetime, tz: tzinfo, *, ordered: bool = False
+    ) -> Decimal:
         """At a review, a calendar window means the period just ended."""
         if isinstance(self.window, str):
-            return self.value(metric, at - _TICK, tz)
-        return self.value(metric, at, tz)
+            return self.value(metric, at - _TICK, tz, ordered=ordered)
+        return self.value(metric, at, tz, ordered=ordered)
 
     def prune(
         self, metric: Iterable[Contribution], now: datetime, tz: tzinfo
@@ -284,6 +295,9 @@ class Ladder:
 
 def contribution_at(contribution: Contribution) -> datetime:
     return contribution.at
+
+
+_contribution_value = operator.attrgetter("value")
 
 
 def ladder(
