@@ -18,7 +18,9 @@ from typing import Any, Protocol
 
 import pytest
 
+import rewardkit as rk
 from rewardkit.cli import main
+from rewardkit.storage.sqlite import SQLiteStore
 
 from .test_docs import FENCE, run_page
 
@@ -520,9 +522,9 @@ def test_explain_from_a_store_and_from_a_member_state(cafe: Path, rewardkit: Run
         "explain", "cafe.toml", "action.json", "--store", "sqlite:///cafe.db", cwd=cafe
     )
     assert "Member before: 17 points, 3 earlier actions (3 purchase)" in from_store.stdout
-    with sqlite3.connect(cafe / "cafe.db") as db:
-        (state,) = db.execute("SELECT state FROM members WHERE id = 'ana'").fetchone()
-    (cafe / "ana.json").write_text(state, encoding="utf-8")
+    with SQLiteStore(cafe / "cafe.db") as store:
+        state = store.load("ana").state
+    (cafe / "ana.json").write_text(json.dumps(rk.to_data(state)), encoding="utf-8")
     from_state = rewardkit(
         "explain", "cafe.toml", "action.json", "--member-state", "ana.json", cwd=cafe
     )

@@ -378,6 +378,7 @@ def test_a_kept_state_is_not_used_once_another_process_changed_the_member(
     assert mine.load(first.member).version == 2
     connection = sqlite3.connect(path)
     text = connection.execute("SELECT state FROM members").fetchone()[0]
+    assert connection.execute("SELECT split FROM members").fetchone() == (0,)  # few lots
     assert _fastcodec.loads_state(text) == mine.load(first.member).state
     connection.close()
     no_cache = SQLiteStore(path, cache_size=0)

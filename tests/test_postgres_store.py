@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from rewardkit._fastcodec import dumps_state
 from rewardkit.errors import StoreError
 from rewardkit.model import CounterChange
 from rewardkit.storage import TransactionConflict, migrate, open_store, verify
@@ -113,20 +114,20 @@ def test_use_after_close_is_a_store_error(store: PostgresStore) -> None:
 def test_schema_versions_are_recorded_one_row_per_migration(made: Schemas) -> None:
     name = made.new()
     with PostgresStore(made.url, schema=name) as opened:
-        assert opened.migrated is not None and opened.migrated.applied == (1, 2, 3)
+        assert opened.migrated is not None and opened.migrated.applied == (1, 2, 3, 4)
     with PostgresStore(made.url, schema=name) as again:
         assert again.migrated is None
     found = rows(made, name, "SELECT version FROM rewardkit_schema ORDER BY version")
-    assert found == [(1,), (2,), (3,)] and SCHEMA_VERSION == 3
+    assert found == [(1,), (2,), (3,), (4,)] and SCHEMA_VERSION == 4
 
 
 def test_a_newer_schema_is_refused(made: Schemas) -> None:
     name = made.new()
     PostgresStore(made.url, schema=name).close()
     rows(made, name, "INSERT INTO rewardkit_schema VALUES (9)")
-    with pytest.raises(StoreError, match="version 9, newer than version 3"):
+    with pytest.raises(StoreError, match="version 9, newer than version 4"):
         PostgresStore(made.url, schema=name)
-    with pytest.raises(StoreError, match="version 9, newer than version 3"):
+    with pytest.raises(StoreError, match="version 9, newer than version 4"):
         migrate(made.url_for(name))
 
 
@@ -138,23 +139,32 @@ def test_a_version_1_schema_is_migrated_by_the_command_and_its_ledgers_chained(
         for number in range(3):
             opened.commit(make_commit(opened.load("ana"), f"o-{number}"))
         hashes = [item.hash for item in opened.chain("ana").links]
+        ana = opened.load("ana")
+    whole = dumps_state(ana.state).replace("'", "''")  # lots inside the text, as in version 1
     rows(
         made,
         name,
-        "ALTER TABLE entries DROP COLUMN hash; ALTER TABLE members DROP COLUMN head;"
+        f"UPDATE members SET state = '{whole}';"
+        " ALTER TABLE entries DROP COLUMN hash; ALTER TABLE members DROP COLUMN head;"
         " ALTER TABLE receipts DROP COLUMN version;"
-        " DROP TABLE scores;"
+        " DROP TABLE scores; DROP TABLE lots; ALTER TABLE members DROP COLUMN split;"
         " DELETE FROM rewardkit_schema WHERE version >= 2",
     )
     url = made.url_for(name)
     with pytest.raises(StoreError, match=rf"version 1.*`rewardkit migrate {made.url}"):
         open_store(url, auto_migrate=False)
     report = migrate(url)
-    assert (report.before, report.after) == (1, 3)
+    assert (report.before, report.after) == (1, 4)
     assert migrate(url).applied == ()
     with PostgresStore(made.url, schema=name, auto_migrate=False) as opened:
         assert [item.hash for item in opened.chain("ana").links] == hashes
         assert verify(opened).ok
+        assert opened.load("ana") == ana  # lots still in the text: read the same
+        unit = make_commit(ana, "o-9")
+        opened.commit(unit)  # and it goes on (a few lots: still in the text)
+    assert rows(made, name, "SELECT split FROM members") == [(0,)]
+    with PostgresStore(made.url, schema=name) as fresh:
+        assert fresh.load("ana").state == unit.state
 
 
 MIGRATING_WORKER = """
@@ -188,7 +198,7 @@ def test_processes_opening_a_fresh_schema_at_once_migrate_it_once(made: Schemas)
         outputs.append(out.strip())
     assert outputs.count("True") == 1  # exactly one process migrated
     found = rows(made, name, "SELECT version FROM rewardkit_schema ORDER BY version")
-    assert found == [(1,), (2,), (3,)]
+    assert found == [(1,), (2,), (3,), (4,)]
     assert rows(made, name, "SELECT count(*) FROM members") == [(6,)]
 
 

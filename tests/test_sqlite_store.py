@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from rewardkit._fastcodec import dumps_state
 from rewardkit.errors import StoreError
 from rewardkit.model import CounterChange
 from rewardkit.storage import migrate, open_store, verify
@@ -120,9 +121,9 @@ def test_connections_sync_fully_so_a_crash_loses_nothing_committed(store: SQLite
 def test_schema_version_is_recorded_in_the_file(store: SQLiteStore, path: Path) -> None:
     with sqlite3.connect(path) as raw:
         rows = raw.execute("SELECT version FROM rewardkit_schema ORDER BY version").fetchall()
-    assert rows == [(1,), (2,), (3,)]  # one row per migration applied
-    assert SCHEMA_VERSION == 3
-    assert store.migrated is not None and store.migrated.applied == (1, 2, 3)
+    assert rows == [(1,), (2,), (3,), (4,)]  # one row per migration applied
+    assert SCHEMA_VERSION == 4
+    assert store.migrated is not None and store.migrated.applied == (1, 2, 3, 4)
 
 
 def test_reopening_an_existing_file_applies_nothing_again(path: Path) -> None:
@@ -131,7 +132,7 @@ def test_reopening_an_existing_file_applies_nothing_again(path: Path) -> None:
     with SQLiteStore(path) as store:
         assert store.migrated is None
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT count(*) FROM rewardkit_schema").fetchone()[0] == 3
+        assert raw.execute("SELECT count(*) FROM rewardkit_schema").fetchone()[0] == 4
 
 
 def test_newer_schema_version_is_refused_naming_both_versions(path: Path) -> None:
@@ -139,21 +140,61 @@ def test_newer_schema_version_is_refused_naming_both_versions(path: Path) -> Non
         store.commit(first_commit(store))
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE rewardkit_schema SET version = 7")
-    with pytest.raises(StoreError, match=r"version 7, newer than version 3"):
+    with pytest.raises(StoreError, match=r"version 7, newer than version 4"):
         SQLiteStore(path)
-    with pytest.raises(StoreError, match=r"version 7, newer than version 3"):
+    with pytest.raises(StoreError, match=r"version 7, newer than version 4"):
         migrate(f"sqlite:///{path}")
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM members").fetchall() == [(1,)]
 
 
-def make_version_1(path: Path) -> list[Commit]:
-    """A file as rewardkit wrote it before ledgers were chained (schema version 1)."""
+def make_version_3(path: Path) -> list[Commit]:
+    """A file as rewardkit wrote it before lots were rows (schema version 3): each
+    member's lots inside the state's text."""
     units = []
     with SQLiteStore(path) as store:
         for number, member in enumerate(["ana", "ana", "bob", "ana"]):
             units.append(make_commit(store.load(member), f"order-{number}"))
             store.commit(units[-1])
+        states = {member: store.load(member).state for member in ("ana", "bob")}
+    with sqlite3.connect(path) as raw:
+        for member, state in states.items():
+            whole = dumps_state(state)
+            raw.execute("UPDATE members SET state = ? WHERE id = ?", (whole, member))
+        raw.execute("DROP TABLE lots")
+        raw.execute("ALTER TABLE members DROP COLUMN split")
+        raw.execute("DELETE FROM rewardkit_schema WHERE version >= 4")
+    return units
+
+
+def test_a_version_3_file_is_migrated_and_its_members_read_the_same(
+    path: Path,
+) -> None:
+    units = make_version_3(path)
+    with SQLiteStore(path) as store:
+        assert store.migrated is not None and store.migrated.applied == (4,)
+        before = store.load("ana")
+        assert before.state == units[-1].state and len(before.state.lots) == 3
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("SELECT count(*) FROM lots").fetchone() == (0,)
+        unit = make_commit(before, "order-9")
+        store.commit(unit)
+        with sqlite3.connect(path) as raw:
+            split, text = raw.execute(
+                "SELECT split, state FROM members WHERE id = 'ana'"
+            ).fetchone()
+            keys = [row[0] for row in raw.execute("SELECT key FROM lots WHERE member = 'ana'")]
+        # a few lots stay in the text (rows from ROWS_FROM lots on: tests/test_lots_as_rows.py)
+        assert split == 0 and '"lots":[]' not in text and keys == [] and len(unit.state.lots) == 4
+        with SQLiteStore(path) as fresh:  # nothing kept: read from the file
+            assert fresh.load("ana").state == unit.state
+            assert fresh.load("bob").state == units[2].state  # still in its text
+        assert verify(store).ok
+
+
+def make_version_1(path: Path) -> list[Commit]:
+    """A file as rewardkit wrote it before ledgers were chained (schema version 1)."""
+    units = make_version_3(path)
     with sqlite3.connect(path) as raw:
         raw.execute("ALTER TABLE entries DROP COLUMN hash")
         raw.execute("ALTER TABLE members DROP COLUMN head")
@@ -167,7 +208,7 @@ def test_a_version_1_file_is_migrated_on_open_and_its_ledgers_chained(path: Path
     units = make_version_1(path)
     with SQLiteStore(path) as store:
         assert store.migrated is not None
-        assert (store.migrated.before, store.migrated.after) == (1, 3)
+        assert (store.migrated.before, store.migrated.after) == (1, 4)
         assert verify(store).ok
         ana = [entry for unit in units if unit.member == "ana" for entry in unit.entries]
         assert [item.hash for item in store.chain("ana").links] == link("ana", None, ana)
@@ -182,16 +223,16 @@ def test_without_auto_migrate_an_old_file_is_refused_naming_the_command(path: Pa
     with pytest.raises(StoreError, match="rewardkit migrate"):
         open_store(f"sqlite:///{path}", auto_migrate=False)
     report = migrate(f"sqlite:///{path}")
-    assert (report.before, report.after, report.applied) == (1, 3, (2, 3))
-    assert "schema version 1 -> 3 (applied 2, 3)" in str(report)
+    assert (report.before, report.after, report.applied) == (1, 4, (2, 3, 4))
+    assert "schema version 1 -> 4 (applied 2, 3, 4)" in str(report)
     SQLiteStore(path, auto_migrate=False).close()
-    assert "already at version 3" in str(migrate(f"sqlite:///{path}"))
+    assert "already at version 4" in str(migrate(f"sqlite:///{path}"))
 
 
 def test_without_auto_migrate_a_new_file_is_refused_too(path: Path) -> None:
-    with pytest.raises(StoreError, match="version 0, and this rewardkit needs version 3"):
+    with pytest.raises(StoreError, match="version 0, and this rewardkit needs version 4"):
         SQLiteStore(path, auto_migrate=False)
-    assert migrate(f"sqlite:///{path}").applied == (1, 2, 3)
+    assert migrate(f"sqlite:///{path}").applied == (1, 2, 3, 4)
 
 
 def test_a_memory_store_has_nothing_to_migrate() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -28,7 +28,14 @@ from ._codec import encode_json
 from .events import Event
 from .model import _BLANK, Contribution, EntryKind, Lot, MemberState, Outcome, replace_state
 
-__all__ = ["data_function", "dumps_outcome", "dumps_state", "loads_state"]
+__all__ = [
+    "data_function",
+    "dumps_outcome",
+    "dumps_state",
+    "loads_lot",
+    "loads_state",
+    "lot_text",
+]
 
 Convert = Callable[[Any], Any]
 
@@ -157,14 +164,27 @@ def _event_data(event: Event) -> Any:
     return data
 
 
-def dumps_state(state: MemberState) -> str:
+def dumps_state(state: MemberState, *, lots: bool = True) -> str:
     """``_codec.dumps(state)``, quicker: the lots and the metric, most of a state, are
-    spliced in from the texts kept on them."""
+    spliced in from the texts kept on them.  ``lots=False``: the state with its lots
+    left out (``"lots":[]``), for a store that keeps them in rows of their own."""
     data = data_function(_Rest)(state)
     text = _encode(data)
-    lots = '"lots":[' + ",".join(map(_text, state.lots)) + "]"
+    lots_text = '"lots":[' + (",".join(map(_text, state.lots)) if lots else "") + "]"
     metric = '"metric":[' + ",".join(map(_text, state.metric)) + "]"
-    return text.replace(_LOTS_JSON, lots, 1).replace(_METRIC_JSON, metric, 1)
+    return text.replace(_LOTS_JSON, lots_text, 1).replace(_METRIC_JSON, metric, 1)
+
+
+def lot_text(lot: Lot) -> str:
+    """A lot's JSON, as the state's text holds it (made once, kept on the lot)."""
+    return _text(lot)
+
+
+def loads_lot(text: str) -> Lot:
+    """A lot from :func:`lot_text`'s JSON (which it keeps, not to make it again)."""
+    lot = _lot(json.loads(text))
+    object.__setattr__(lot, "_data", text)
+    return lot
 
 
 def dumps_outcome(outcome: Outcome) -> str:
@@ -258,9 +278,10 @@ def _state_reader() -> Callable[[dict[str, Any]], dict[str, Any]] | None:
 _READ_STATE = _state_reader()
 
 
-def loads_state(text: str | bytes) -> MemberState:
+def loads_state(text: str | bytes, lots: Sequence[str] | None = None) -> MemberState:
     """``_codec.loads(text, MemberState)``, quicker: every field is read by a reader
-    made for its type (the converter reads a state whose data is not as expected)."""
+    made for its type (the converter reads a state whose data is not as expected).
+    ``lots``: the lots' texts, in spending order, for a state stored without them."""
     from . import _codec
 
     data = json.loads(text)
@@ -272,17 +293,17 @@ def loads_state(text: str | bytes) -> MemberState:
         rest = replace_state(_BLANK, **_READ_STATE(data))
     except (LookupError, TypeError, ValueError):
         rest = _codec.from_data({**data, "lots": [], "metric": []}, MemberState)
-    lots = tuple(map(_lot, lots_data))
+    found = tuple(map(_lot, lots_data)) if lots is None else tuple(map(loads_lot, lots))
     metric = tuple(
         Contribution(datetime.fromisoformat(c["at"]), Decimal(c["value"])) for c in metric_data
     )
     # Stored states are the engine's, in order; checked, since anyone may commit one.
     ordered = (
-        all(lot.remaining > 0 for lot in lots)
-        and all(spend_order(a) <= spend_order(b) for a, b in pairwise(lots))
+        all(lot.remaining > 0 for lot in found)
+        and all(spend_order(a) <= spend_order(b) for a, b in pairwise(found))
         and all(a.at <= b.at for a, b in pairwise(metric))
     )
-    return replace_state(rest, lots=lots, metric=metric, canonical=ordered)
+    return replace_state(rest, lots=found, metric=metric, canonical=ordered)
 
 
 _LOTS_JSON = '"lots":' + _encode(_LOTS)

@@ -31,7 +31,7 @@ __all__ = [
     "upgrade",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this rewardkit reads and writes."""
 
 
@@ -132,6 +132,13 @@ def backfill_chains(db: Database) -> None:
             db.execute("UPDATE {s}members SET head = ? WHERE id = ?", (hashes[-1], member))
 
 
+# Members keep their lots in the state's text (split 0) until their next commit writes
+# them as rows: no data is moved by the migration itself.
+_LOTS_AS_ROWS = (
+    "each member's lots as rows of their own (lots), so a commit writes only the lots it "
+    "changed; members.split says which members keep them there"
+)
+
 SQLITE_MIGRATIONS = (
     Migration(
         1,
@@ -172,6 +179,15 @@ SQLITE_MIGRATIONS = (
             " PRIMARY KEY(board, period, grp, member))",
             "CREATE INDEX IF NOT EXISTS scores_rank"
             " ON scores(board, period, grp, score DESC, member)",
+        ),
+    ),
+    Migration(
+        4,
+        _LOTS_AS_ROWS,
+        (
+            "CREATE TABLE IF NOT EXISTS lots(member TEXT NOT NULL, key TEXT NOT NULL,"
+            " data TEXT NOT NULL, PRIMARY KEY(member, key)) WITHOUT ROWID",
+            "ALTER TABLE members ADD COLUMN split INTEGER NOT NULL DEFAULT 0",
         ),
     ),
 )
@@ -216,6 +232,15 @@ POSTGRES_MIGRATIONS = (
             " PRIMARY KEY(board, period, grp, member))",
             "CREATE INDEX IF NOT EXISTS scores_rank"
             " ON {s}scores(board, period, grp, score DESC, member)",
+        ),
+    ),
+    Migration(
+        4,
+        _LOTS_AS_ROWS,
+        (
+            'CREATE TABLE IF NOT EXISTS {s}lots(member TEXT COLLATE "C" NOT NULL,'
+            ' key TEXT COLLATE "C" NOT NULL, data TEXT NOT NULL, PRIMARY KEY(member, key))',
+            "ALTER TABLE {s}members ADD COLUMN split INTEGER NOT NULL DEFAULT 0",
         ),
     ),
 )

@@ -12,6 +12,7 @@ import attrs
 from .. import _codec
 from .._fastcodec import dumps_outcome, dumps_state, loads_state
 from ..model import CounterChange, Entry, EntryKind, MemberState
+from ._lots import ROWS_FROM
 from .base import Commit, CounterLimitExceeded, Receipt, Snapshot
 
 __all__ = [
@@ -80,11 +81,20 @@ def micros(instant: datetime | None) -> int | None:
 
 @attrs.frozen
 class Encoded:
-    """A commit's values as the SQL stores write them, encoded before any lock is taken."""
+    """A commit's values as the SQL stores write them, encoded before any lock is taken.
+    The state's text is made in the form the member will most likely be written in
+    (``as_rows``: without its lots, which are rows of their own, when it has many of
+    them); :meth:`state` makes the other form when it is the one needed after all."""
 
-    state: str
     due: int | None
     receipt: tuple[str, str, str, str, str] | None  # operation, id, member, request, outcome
+    of: MemberState
+    as_rows: bool
+    text: str
+
+    def state(self, rows: bool) -> str:
+        """The state's text: without its lots (``rows``), or with them."""
+        return self.text if rows == self.as_rows else dumps_state(self.of, lots=not rows)
 
 
 def receipt_row(receipt: Receipt) -> tuple[str, str, str, str, str]:
@@ -104,12 +114,15 @@ def receipt_row(receipt: Receipt) -> tuple[str, str, str, str, str]:
 
 def encode(unit: Commit) -> Encoded:
     row = None if unit.receipt is None else receipt_row(unit.receipt)
-    return Encoded(dumps_state(unit.state), micros(unit.state.next_due()), row)
+    state = unit.state
+    rows = len(state.lots) >= ROWS_FROM
+    return Encoded(micros(state.next_due()), row, state, rows, dumps_state(state, lots=not rows))
 
 
-def decode_state(text: str | bytes) -> MemberState:
-    """A member's state from its stored text."""
-    return loads_state(text)
+def decode_state(text: str | bytes, lots: Sequence[str] | None = None) -> MemberState:
+    """A member's state from its stored text (and its lots' rows, in key order, when the
+    lots are kept as rows)."""
+    return loads_state(text, lots)
 
 
 def running_totals(
@@ -153,33 +166,33 @@ def score_rows(unit: Commit) -> list[tuple[str, str, str, str, int]]:
     return [(*key, delta) for key, delta in sorted(merged.items())]
 
 
-_UNKNOWN: Any = object()
-
-
 class Heads:
     """What this store last saw of each member (loaded or committed): the version, the
-    ledger head and the state.  A commit at that version need not read the head again
-    (the commit's ``... WHERE version = ?`` proves it is still the one kept), and a
-    write may start from the state kept (``load_for_update``): if another writer moved
+    ledger head, the state, and whether its lots are rows (``split``).  A commit at that
+    version need not read the head again (the commit's ``... WHERE version = ?`` proves
+    it is still the one kept), writes only the lots that changed from that state's, and
+    a write may start from the state kept (``load_for_update``): if another writer moved
     the member on meanwhile, the commit is refused and the write starts again from a
     fresh load."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._size = size
-        self._known: dict[str, tuple[Snapshot, str | None]] = {}
+        self._known: dict[str, tuple[Snapshot, str | None, bool]] = {}
 
-    def remember(self, member: str, version: int, head: str | None, state: MemberState) -> None:
+    def remember(
+        self, member: str, version: int, head: str | None, state: MemberState, split: bool
+    ) -> None:
         known = self._known
         if not self._size:
             return
         if member not in known and len(known) >= self._size:
             known.pop(next(iter(known)), None)  # the oldest kept
-        known[member] = (Snapshot(state, version), head)
+        known[member] = (Snapshot(state, version), head, split)
 
-    def head(self, member: str, version: int) -> Any:
-        """The head at ``version``, or ``_UNKNOWN``."""
+    def at(self, member: str, version: int) -> tuple[Snapshot, str | None, bool] | None:
+        """The member as kept, if at ``version``: its snapshot, head and ``split``."""
         found = self._known.get(member)
-        return found[1] if found is not None and found[0].version == version else _UNKNOWN
+        return found if found is not None and found[0].version == version else None
 
     def snapshot(self, member: str) -> Snapshot | None:
         """The member as last seen here, perhaps no longer the latest."""

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _codec
 from ..errors import StoreError
-from ..model import Entry, Outcome, blank_state
+from ..model import Entry, Lot, Outcome, blank_state
+from ._lots import changed_lots, keep_as_rows, lot_rows
 from ._pg import INSTALL_HINT, Connections, psycopg_module, quote
 from ._pg import Transaction as _Transaction
 from ._schema import (
@@ -49,7 +50,6 @@ from ._schema import (
     upgrade,
 )
 from ._sql import (
-    _UNKNOWN,
     ENTRY_COLUMNS,
     SCORE_AHEAD,
     SCORE_OF,
@@ -76,6 +76,15 @@ if TYPE_CHECKING:
 __all__ = ["INSTALL_HINT", "MIGRATIONS", "PostgresStore", "migrate"]
 
 MIGRATIONS = POSTGRES_MIGRATIONS
+
+
+# A member, with its lots' texts in spending order when they are rows (split), in one
+# statement (so one snapshot).
+_LOAD = (
+    "SELECT m.id, m.version, m.state, m.head, m.split, CASE WHEN m.split = 1 THEN"
+    " ARRAY(SELECT l.data FROM {s}lots AS l WHERE l.member = m.id ORDER BY l.key) END"
+    " FROM {s}members AS m"
+)
 
 
 class PostgresStore:
@@ -130,13 +139,17 @@ class PostgresStore:
     # ------------------------------------------------------------------ Store protocol
 
     def load(self, member: str) -> Snapshot:
-        row = self._one(
-            "load a member", "SELECT version, state, head FROM {s}members WHERE id = %s", member
-        )
+        # One statement: the state and its lots' rows are one snapshot.
+        row = self._one("load a member", _LOAD + " WHERE m.id = %s", member)
         if row is None:
             return Snapshot(blank_state(member), 0)
-        snapshot = Snapshot(decode_state(row[1]), int(row[0]))
-        self._heads.remember(member, snapshot.version, row[2], snapshot.state)
+        return self._loaded(row)
+
+    def _loaded(self, row: Sequence[Any]) -> Snapshot:
+        """A member from a row of ``_LOAD``, remembered."""
+        member, version, state, head, split, lots = row
+        snapshot = Snapshot(decode_state(state, lots if split else None), int(version))
+        self._heads.remember(member, snapshot.version, head, snapshot.state, bool(split))
         return snapshot
 
     def load_for_update(self, member: str) -> Snapshot:
@@ -164,12 +177,8 @@ class PostgresStore:
 
     def load_many(self, members: Sequence[str]) -> dict[str, Snapshot]:
         """Several members at once, in one query: what batches read first."""
-        rows = self._all(
-            "load members",
-            "SELECT id, version, state FROM {s}members WHERE id = ANY(%s)",
-            list(members),
-        )
-        found = {member: Snapshot(decode_state(state), int(v)) for member, v, state in rows}
+        rows = self._all("load members", _LOAD + " WHERE m.id = ANY(%s)", list(members))
+        found = {row[0]: self._loaded(row) for row in rows}
         for member in members:
             if member not in found:
                 found[member] = Snapshot(blank_state(member), 0)
@@ -204,43 +213,74 @@ class PostgresStore:
                 _Transaction(connection, self._prefix).execute(
                     f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}"
                 )
-            heads = [
-                self._apply(connection, unit, values)
-                for unit, values in zip(units, encoded, strict=True)
-            ]
-        for unit, head in zip(units, heads, strict=True):  # committed: versions, heads after
-            self._heads.remember(unit.member, unit.expected_version + 1, head, unit.state)
+            written: dict[str, tuple[Snapshot, str | None, bool]] = {}
+            for unit, values in zip(units, encoded, strict=True):
+                self._apply(connection, unit, values, written)
+        for member, (snapshot, head, split) in written.items():  # committed: as they are now
+            self._heads.remember(member, snapshot.version, head, snapshot.state, split)
 
-    def _apply(self, connection: Connection[Any], unit: Commit, encoded: Encoded) -> str | None:
-        """One unit of a transaction the caller holds; the member's head after it."""
+    def _apply(
+        self,
+        connection: Connection[Any],
+        unit: Commit,
+        encoded: Encoded,
+        written: dict[str, tuple[Snapshot, str | None, bool]],
+    ) -> None:
+        """One unit of a transaction the caller holds (``written``: each member as the
+        transaction left it so far, updated)."""
         member = unit.member
         run = _Transaction(connection, self._prefix).execute
         version = unit.expected_version
-        # The head of the version the state was loaded at, when this store loaded or
-        # committed it: the update below then checks the version itself (one round trip
-        # less); else the row is read and locked first.
-        head = None if version == 0 else self._heads.head(member, version)
-        if version and head is _UNKNOWN:
-            rows = run("SELECT version, head FROM {s}members WHERE id = ? FOR UPDATE", (member,))
-            found, head = (int(rows[0][0]), rows[0][1]) if rows else (0, None)
+        # The member at the version the state was loaded at, when this store (or this
+        # transaction) loaded or committed it: the update below then checks the version
+        # itself (one round trip less), and only the lots that changed are written;
+        # else the row is read and locked first.
+        before = written.get(member)
+        if before is None or before[0].version != version:
+            before = None if version == 0 else self._heads.at(member, version)
+        old: tuple[Lot, ...] | None = None
+        if before is not None:
+            head, split, old = before[1], before[2], before[0].state.lots
+        elif version == 0:
+            head, split = None, False
+        else:
+            locked = run(
+                "SELECT version, head, split FROM {s}members WHERE id = ? FOR UPDATE", (member,)
+            )
+            found, head, split = (
+                (int(locked[0][0]), locked[0][1], bool(locked[0][2]))
+                if locked
+                else (0, None, False)
+            )
             if found != version:
                 raise StaleVersion(member, version, found)
         hashes = link(member, head, unit.entries, count=unit.state.entries)
         new_head = hashes[-1] if hashes else head
+        # The member's row first (its lock orders concurrent writers), then its lots'
+        # rows, if they are to be rows ...
+        as_rows = keep_as_rows(split, unit.state.lots)
+        text = encoded.state(as_rows)
         if version == 0:
             changed = run(
-                "INSERT INTO {s}members(id, version, state, due, head)"
-                " VALUES (?, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1",
-                (member, encoded.state, encoded.due, new_head),
+                "INSERT INTO {s}members(id, version, state, due, head, split)"
+                " VALUES (?, 1, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1",
+                (member, text, encoded.due, new_head, int(as_rows)),
             )
         else:
             changed = run(
-                "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ?"
+                "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ?, split = ?"
                 " WHERE id = ? AND version = ? RETURNING 1",
-                (version + 1, encoded.state, encoded.due, new_head, member, version),
+                (version + 1, text, encoded.due, new_head, int(as_rows), member, version),
             )
         if not changed:  # another commit landed meanwhile
             raise StaleVersion(member, version, self._version_of(connection, member))
+        split_now = as_rows and self._write_lots(connection, member, split, old, unit.state.lots)
+        if as_rows and not split_now:  # ... unless they cannot be: then in the state's text
+            run(
+                "UPDATE {s}members SET state = ?, split = 0 WHERE id = ?",
+                (encoded.state(rows=False), member),
+            )
+        written[member] = (Snapshot(unit.state, version + 1), new_head, split_now)
         if encoded.receipt is not None and not run(
             "INSERT INTO {s}receipts(operation, id, member, request, outcome, version)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation, id) DO NOTHING RETURNING 1",
@@ -256,7 +296,48 @@ class PostgresStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [entry_row(member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
         )
-        return new_head
+
+    def _write_lots(
+        self,
+        connection: Connection[Any],
+        member: str,
+        split: bool,
+        old: tuple[Lot, ...] | None,
+        new: tuple[Lot, ...],
+    ) -> bool:
+        """Make ``member``'s lot rows those of ``new``: from ``old``'s (the lots of the
+        version in the database, when known) only the changes, else all again.  False
+        when ``new``'s lots cannot be rows: the member then has none."""
+        prefix = self._prefix
+
+        def run(sql: str, *parameters: object) -> int:
+            return int(connection.execute(sql.replace("{s}", prefix), parameters).rowcount)
+
+        change = changed_lots(old, new) if split and old is not None else None
+        if change is not None:
+            removed, added = change
+            if removed:
+                run("DELETE FROM {s}lots WHERE member = %s AND key = ANY(%s)", member, removed)
+        else:
+            if split:
+                run("DELETE FROM {s}lots WHERE member = %s", member)
+            rows = lot_rows(new)
+            if rows is None:
+                return False
+            added = rows
+        if added:
+            inserted = run(
+                "INSERT INTO {s}lots(member, key, data)"
+                " SELECT %s, k, d FROM unnest(%s::text[], %s::text[]) AS t(k, d)"
+                " ON CONFLICT DO NOTHING",
+                member,
+                [key for key, _ in added],
+                [data for _, data in added],
+            )
+            if inserted != len(added):  # two lots with one key: they cannot be rows
+                run("DELETE FROM {s}lots WHERE member = %s", member)
+                return False
+        return True
 
     def top(
         self, board: str, period: str, group: str, limit: int, offset: int = 0

@@ -45,7 +45,8 @@ from typing import Any
 
 from .. import _codec
 from ..errors import StoreError
-from ..model import Entry, Outcome, blank_state
+from ..model import Entry, Lot, Outcome, blank_state
+from ._lots import changed_lots, keep_as_rows, lot_rows
 from ._schema import (
     SCHEMA_VERSION,
     SQLITE_MIGRATIONS,
@@ -85,9 +86,9 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "migrat
 MIGRATIONS = SQLITE_MIGRATIONS
 
 _UPSERT_MEMBER = (
-    "INSERT INTO members(id, version, state, due, head) VALUES (?, ?, ?, ?, ?) "
+    "INSERT INTO members(id, version, state, due, head, split) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state,"
-    " due = excluded.due, head = excluded.head"
+    " due = excluded.due, head = excluded.head, split = excluded.split"
 )
 _INSERT_ENTRY = "INSERT INTO entries(member, {}, hash) VALUES ({})".format(
     ENTRY_COLUMNS, ", ".join("?" * 12)
@@ -235,16 +236,40 @@ class SQLiteStore:
         # The state text only when the one kept for this member is not that version.
         row = self._read_one(
             "load a member",
-            "SELECT version, CASE WHEN version = ? THEN NULL ELSE state END"
+            "SELECT version, split, CASE WHEN version = ? THEN NULL ELSE state END"
             " FROM members WHERE id = ?",
             -1 if known is None else known.version,
             member,
         )
         if row is None:
             return Snapshot(blank_state(member), 0)
-        if known is not None and row[1] is None:
+        if known is not None and row[2] is None:
             return known
-        return self._keep(Snapshot(decode_state(row[1]), row[0]))
+        if not row[1]:
+            return self._keep(Snapshot(decode_state(row[2]), row[0]))
+        # Its lots are rows: the state and they are read in one transaction (a snapshot).
+        connection = self._connection()
+        with self._errors("load a member"), self._transaction(connection, "BEGIN"):
+            row = connection.execute(
+                "SELECT version, split, state FROM members WHERE id = ?", (member,)
+            ).fetchone()
+            lots = self._lot_texts(connection, [member]) if row[1] else {}
+        return self._keep(Snapshot(decode_state(row[2], lots.get(member)), row[0]))
+
+    @staticmethod
+    def _lot_texts(connection: sqlite3.Connection, members: Sequence[str]) -> dict[str, list[str]]:
+        """The lots' texts of ``members`` whose lots are rows, each in spending order."""
+        found: dict[str, list[str]] = {member: [] for member in members}
+        for start in range(0, len(members), _CHUNK):
+            chunk = members[start : start + _CHUNK]
+            rows = connection.execute(
+                "SELECT member, data FROM lots WHERE member IN"
+                f" ({', '.join('?' * len(chunk))}) ORDER BY member, key",
+                chunk,
+            )
+            for member, data in rows:
+                found[member].append(data)
+        return found
 
     def _keep(self, snapshot: Snapshot) -> Snapshot:
         """Remember a member's state at a version: a later load of that same version
@@ -275,20 +300,27 @@ class SQLiteStore:
     def load_many(self, members: Sequence[str]) -> dict[str, Snapshot]:
         """Several members at once (one query per 500): what batches read first."""
         found: dict[str, Snapshot] = {}
+        connection = self._connection()
         for start in range(0, len(members), _CHUNK):
             chunk = members[start : start + _CHUNK]
-            rows = self._read_all(
-                "load members",
-                "SELECT id, version, state FROM members WHERE id IN "
-                f"({', '.join('?' * len(chunk))})",
-                *chunk,
-            )
-            for member, version, state in rows:
-                known = self._states.get(member)
-                if known is not None and known.version == version:
-                    found[member] = known
-                else:
-                    found[member] = self._keep(Snapshot(decode_state(state), version))
+            with self._errors("load members"), self._transaction(connection, "BEGIN"):
+                rows = connection.execute(
+                    "SELECT id, version, split, state FROM members WHERE id IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+                unknown = []
+                for member, version, split, _ in rows:
+                    known = self._states.get(member)
+                    if known is not None and known.version == version:
+                        found[member] = known
+                    elif split:
+                        unknown.append(member)
+                lots = self._lot_texts(connection, unknown) if unknown else {}
+            for member, version, _, state in rows:
+                if member not in found:
+                    snapshot = Snapshot(decode_state(state, lots.get(member)), version)
+                    found[member] = self._keep(snapshot)
         for member in members:
             if member not in found:
                 found[member] = Snapshot(blank_state(member), 0)
@@ -318,18 +350,25 @@ class SQLiteStore:
         batch pays for one commit to disk, not one per action."""
         encoded = [encode(unit) for unit in units]  # before taking the write lock
         connection = self._connection()
+        written: dict[str, Snapshot] = {}  # what this transaction made of each member so far
         with self._errors("commit"), self._transaction(connection):
             for unit, values in zip(units, encoded, strict=True):
-                self._apply(connection, unit, values)
+                self._apply(connection, unit, values, written)
         for unit in units:  # committed: each member is now at the version after its units
             self._keep(Snapshot(unit.state, unit.expected_version + 1))
 
-    def _apply(self, connection: sqlite3.Connection, unit: Commit, encoded: Encoded) -> None:
+    def _apply(
+        self,
+        connection: sqlite3.Connection,
+        unit: Commit,
+        encoded: Encoded,
+        written: dict[str, Snapshot],
+    ) -> None:
         receipt = encoded.receipt
         row = connection.execute(
-            "SELECT version, head FROM members WHERE id = ?", (unit.member,)
+            "SELECT version, head, split FROM members WHERE id = ?", (unit.member,)
         ).fetchone()
-        version, head = (0, None) if row is None else (int(row[0]), row[1])
+        version, head, split = (0, None, 0) if row is None else (int(row[0]), row[1], row[2])
         if version != unit.expected_version:
             raise StaleVersion(unit.member, unit.expected_version, version)
         if (
@@ -339,9 +378,21 @@ class SQLiteStore:
             raise DuplicateReceipt(receipt[0], receipt[1])
         hashes = link(unit.member, head, unit.entries, count=unit.state.entries)
         new_head = hashes[-1] if hashes else head
+        # The state the commit started from, when known at that version: its lots are
+        # the rows there now (when split), and only what changed is written.
+        before = written.get(unit.member) or self._states.get(unit.member)
+        old = before.state.lots if before is not None and before.version == version else None
+        lots = unit.state.lots
+        if keep_as_rows(bool(split), lots) and self._write_lots(
+            connection, unit.member, bool(split), old, lots
+        ):
+            state, split = encoded.state(rows=True), 1
+        else:
+            state, split = encoded.state(rows=False), 0
         connection.execute(
-            _UPSERT_MEMBER, (unit.member, version + 1, encoded.state, encoded.due, new_head)
+            _UPSERT_MEMBER, (unit.member, version + 1, state, encoded.due, new_head, split)
         )
+        written[unit.member] = Snapshot(unit.state, version + 1)
         if hashes:
             connection.executemany(
                 _INSERT_ENTRY,
@@ -352,6 +403,43 @@ class SQLiteStore:
             connection.executemany(_SET_COUNTER, values.items())
         if unit.scores:
             connection.executemany(_sqlite(SCORE_UPSERT), score_rows(unit))
+
+    @staticmethod
+    def _write_lots(
+        connection: sqlite3.Connection,
+        member: str,
+        split: bool,
+        old: tuple[Lot, ...] | None,
+        new: tuple[Lot, ...],
+    ) -> bool:
+        """Make ``member``'s lot rows those of ``new``: from ``old``'s (the lots of the
+        version in the file, when known) only the changes, else all again.  False when
+        ``new``'s lots cannot be rows: the member then has none, and keeps its lots in
+        the state's text."""
+        change = changed_lots(old, new) if split and old is not None else None
+        if change is not None:
+            removed, added = change
+            if removed:
+                connection.executemany(
+                    "DELETE FROM lots WHERE member = ? AND key = ?",
+                    [(member, key) for key in removed],
+                )
+        else:
+            if split:
+                connection.execute("DELETE FROM lots WHERE member = ?", (member,))
+            rows = lot_rows(new)
+            if rows is None:
+                return False
+            added = rows
+        if added:
+            inserted = connection.executemany(
+                "INSERT INTO lots(member, key, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [(member, key, data) for key, data in added],
+            ).rowcount
+            if inserted != len(added):  # two lots with one key: they cannot be rows
+                connection.execute("DELETE FROM lots WHERE member = ?", (member,))
+                return False
+        return True
 
     def top(
         self, board: str, period: str, group: str, limit: int, offset: int = 0

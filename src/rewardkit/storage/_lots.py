@@ -1,0 +1,107 @@
+"""A member's lots as rows of their own (schema version 4), shared by the SQL stores.
+
+A member who saves up holds hundreds of open lots (a coffee a day for a year, never
+redeemed: 455 of them, 115 KB of JSON).  Kept inside the state's text, every commit
+wrote all of them again.  As rows in ``lots(member, key, data)``, a commit writes only
+the lots it changed: usually one or two new ones, or the oldest one a redemption spent.
+A member with fewer than :data:`ROWS_FROM` lots keeps them in the state's text, which
+costs less than rows while the text is short.
+
+Which lots changed is found by identity: the engine hands the lots a call did not touch
+on to the next state as the very same objects, so the lots of the state the commit
+started from (the store keeps it, at its version) and those of the new state differ
+only by the lots removed and added.  Without that state the member's rows are written
+again in full, which is always right.
+
+A row's key sorts, as text (code point order, which SQLite's BINARY and PostgreSQL's
+``"C"`` collations both give), in spending order: never-expiring last, then by expiry,
+by earning instant, by lot id (``_book.spend_order``).  Two lots with the same key (a
+custom rule giving two awards of one rule for one action), or one lot object twice in a
+state, cannot be rows: the member's lots then stay inside the state's text (``split``
+0), as before schema 4.  A member row says which way its lots are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from .._fastcodec import lot_text
+from ..model import Lot
+
+__all__ = ["ROWS_FROM", "LotRows", "changed_lots", "keep_as_rows", "lot_key", "lot_rows"]
+
+ROWS_FROM = 16
+"""A member's lots become rows once they are this many; fewer are cheaper to write
+inside the state's text than as rows of their own (measured: docs/performance.md)."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OFFSET = 10**17  # microseconds: puts year 1 above zero, so fixed-width text sorts
+
+
+def _stamp(instant: datetime) -> str:
+    delta = instant - _EPOCH
+    value = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{value + _OFFSET:019d}"
+
+
+def lot_key(lot: Lot) -> str:
+    """The key of a lot's row: sorted as text, keys are in spending order."""
+    expires = lot.expires_at
+    if expires is None:
+        return f"1{_stamp(lot.earned_at)}{_stamp(lot.earned_at)}{lot.id}"
+    return f"0{_stamp(expires)}{_stamp(lot.earned_at)}{lot.id}"
+
+
+LotRows = list[tuple[str, str]]  # (key, data) of each lot to insert
+
+
+def keep_as_rows(split: bool, lots: Sequence[Lot]) -> bool:
+    """Whether a member's lots are to be rows: once they are (``split``), they stay
+    rows (until they cannot be); before, from :data:`ROWS_FROM` lots on."""
+    return split or len(lots) >= ROWS_FROM
+
+
+def lot_rows(lots: Sequence[Lot]) -> LotRows | None:
+    """Rows for every lot of a state (``None``: they cannot be rows, the same lot
+    object being there twice)."""
+    if len(set(map(id, lots))) != len(lots):
+        return None
+    return [(lot_key(lot), lot_text(lot)) for lot in lots]
+
+
+def _common_prefix(old: Sequence[Lot], new: Sequence[Lot]) -> int:
+    """How many lots ``old`` and ``new`` share at their start.  Tuples compare in C,
+    the same object first by identity, so this bisection costs microseconds even for
+    hundreds of lots."""
+    low, high = 0, min(len(old), len(new))
+    if old[:high] == new[:high]:  # the usual call: lots added at the end only
+        return high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def changed_lots(old: tuple[Lot, ...], new: tuple[Lot, ...]) -> tuple[list[str], LotRows] | None:
+    """The keys of the rows to delete and the rows to insert to go from ``old``'s rows
+    to ``new``'s (``None``: ``new``'s lots cannot be rows).  Both are in spending order,
+    and a call mostly adds lots at the end or spends and expires them at the start: the
+    shared start and end are skipped, and what is left is compared by identity."""
+    if old is new:
+        return [], []
+    start = _common_prefix(old, new)
+    end = 0 if start == len(old) else _common_prefix(old[start:][::-1], new[start:][::-1])
+    old_middle, new_middle = old[start : len(old) - end], new[start : len(new) - end]
+    before = dict(zip(map(id, old_middle), old_middle, strict=True))
+    after = dict(zip(map(id, new_middle), new_middle, strict=True))
+    if len(after) != len(new_middle):
+        return None
+    # (A lot object also in the shared start or end is once in ``old``, there: here it is
+    # new, and its row's insert meets the one there, which the store sees.)
+    removed = [lot_key(before[i]) for i in before.keys() - after.keys()]
+    added = [after[i] for i in after.keys() - before.keys()]
+    return removed, [(lot_key(lot), lot_text(lot)) for lot in added]

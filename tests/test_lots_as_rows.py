@@ -1,0 +1,259 @@
+"""The SQL stores keep each member's lots as rows of their own (schema version 4): a
+commit writes only the lots it changed, and a member read back from the database, by a
+store that kept nothing, is exactly the member the writing store holds."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import settings
+
+import rewardkit as rk
+from rewardkit.model import Entry, MemberState
+from rewardkit.storage import Store, _lots
+from rewardkit.storage._lots import ROWS_FROM, lot_key
+from rewardkit.storage.base import Commit
+from rewardkit.storage.postgres import PostgresStore
+from rewardkit.storage.sqlite import SQLiteStore
+from rewardkit.testing import RewardsStateMachine
+
+from ._postgres import raw, schemas
+from .test_testing_kit import everything
+
+START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+def saver_programme() -> rk.Program:
+    return rk.Program(
+        name="Saver",
+        timezone="Europe/Madrid",
+        rules=[rk.per_amount("base", on="purchase", per="1.00", points=1)],
+        rewards=[rk.reward("coffee", cost=45)],
+        expiry=rk.fixed_term({"months": 12}),
+    )
+
+
+@attrs.define
+class Database:
+    """One SQL database: stores on it, and its rows read directly."""
+
+    open: Callable[[], Store]
+    query: Callable[[str], list[tuple[Any, ...]]]
+    name: str
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "lots.db"
+
+        def query(sql: str) -> list[tuple[Any, ...]]:
+            with sqlite3.connect(path) as connection:
+                return connection.execute(sql).fetchall()
+
+        yield Database(lambda: SQLiteStore(path), query, "sqlite")
+        return
+    with schemas() as made:
+        name = made.new()
+
+        def pg_query(sql: str) -> list[tuple[Any, ...]]:
+            with raw(made.url, name) as connection:
+                return list(connection.execute(sql).fetchall())
+
+        yield Database(lambda: PostgresStore(made.url, schema=name), pg_query, "postgres")
+
+
+def purchase(number: int, at: datetime, member: str = "saver") -> rk.Action:
+    return rk.Action(id=f"p{number}", member=member, kind="purchase", at=at, amount="4.50")
+
+
+def save_up(kit: rk.Rewards, days: int) -> None:
+    for day in range(days):
+        kit.record(purchase(day, START + timedelta(days=day)))
+
+
+def lot_keys(database: Database, member: str = "saver") -> list[str]:
+    return [row[0] for row in database.query(f"SELECT key FROM lots WHERE member = '{member}'")]
+
+
+def read_afresh(database: Database, member: str) -> MemberState:
+    """The member as the database holds it, read by a store that has kept nothing."""
+    store = database.open()
+    try:
+        return store.load(member).state
+    finally:
+        store.close()
+
+
+def test_a_savers_lots_are_rows_in_spending_order_and_read_back_exactly(
+    database: Database,
+) -> None:
+    kit = rk.Rewards(saver_programme(), store=database.open())
+    save_up(kit, 60)
+    state = kit.store.load("saver").state
+    assert len(state.lots) == 60
+    keys = lot_keys(database)
+    assert sorted(keys) == [lot_key(lot) for lot in state.lots]  # keys sort as lots are spent
+    assert database.query("SELECT split FROM members") == [(1,)]
+    (text,) = database.query("SELECT state FROM members")[0]
+    assert '"lots":[]' in text  # not written again in the state's text
+    assert read_afresh(database, "saver") == state
+    kit.store.close()
+
+
+def test_a_few_lots_stay_in_the_states_text_until_there_are_enough_to_be_rows(
+    database: Database,
+) -> None:
+    kit = rk.Rewards(saver_programme(), store=database.open())
+    save_up(kit, ROWS_FROM - 1)
+    assert database.query("SELECT split FROM members") == [(0,)] and lot_keys(database) == []
+    assert read_afresh(database, "saver") == kit.store.load("saver").state
+    kit.record(purchase(99, START + timedelta(days=ROWS_FROM)))
+    assert database.query("SELECT split FROM members") == [(1,)]
+    assert len(lot_keys(database)) == ROWS_FROM
+    (text,) = database.query("SELECT state FROM members")[0]
+    assert '"lots":[]' in text
+    assert read_afresh(database, "saver") == kit.store.load("saver").state
+    kit.store.close()
+
+
+def test_a_commit_writes_only_the_lots_it_changed(database: Database) -> None:
+    kit = rk.Rewards(saver_programme(), store=database.open())
+    save_up(kit, 60)
+    store = kit.store
+    if database.name == "sqlite":
+        assert isinstance(store, SQLiteStore)
+        connection = store._connection()
+        before = connection.total_changes
+        kit.record(purchase(100, START + timedelta(days=61)))
+        # the receipt, one ledger entry, the member, one new lot: not 61 lots again
+        assert connection.total_changes - before == 4
+    else:
+        stamps = dict(database.query("SELECT key, xmin::text FROM lots"))
+        kit.record(purchase(100, START + timedelta(days=61)))
+        after = dict(database.query("SELECT key, xmin::text FROM lots"))
+        assert len(after) == 61
+        assert {key: after[key] for key in stamps} == stamps  # the 60 rows untouched
+    assert read_afresh(database, "saver") == store.load("saver").state
+    store.close()
+
+
+def test_redeeming_and_expiring_remove_and_change_only_the_oldest_lots(
+    database: Database,
+) -> None:
+    kit = rk.Rewards(saver_programme(), store=database.open())
+    save_up(kit, 30)  # 30 lots of 4 points
+    kit.redeem("saver", "coffee", id="r1", at=START + timedelta(days=30))  # 45 points
+    state = kit.store.load("saver").state
+    assert len(state.lots) == 19 and state.lots[0].remaining == 3  # 11 spent, 1 in part
+    assert len(lot_keys(database)) == 19
+    assert read_afresh(database, "saver") == state
+    at = START + timedelta(days=365 + 20, hours=1)
+    left = [lot for lot in state.lots if lot.expires_at is not None and lot.expires_at > at]
+    assert 0 < len(left) < len(state.lots)
+    assert kit.expire(at=at).members == 1
+    swept = kit.store.load("saver").state
+    assert swept.lots == tuple(left) and len(lot_keys(database)) == len(left)
+    assert read_afresh(database, "saver") == swept
+    kit.store.close()
+
+
+def test_lots_that_cannot_be_rows_stay_in_the_states_text_and_come_back(
+    database: Database,
+) -> None:
+    store = database.open()
+    kit = rk.Rewards(saver_programme(), store=store)
+    save_up(kit, ROWS_FROM + 2)
+    snapshot = store.load("saver")
+    lots = snapshot.state.lots
+    twin = attrs.evolve(lots[0], remaining=1)  # the same key as the first
+    doubled = attrs.evolve(snapshot.state, lots=(lots[0], twin, *lots[1:]))
+    store.commit(Commit("saver", snapshot.version, doubled, (), None))
+    assert database.query("SELECT split FROM members") == [(0,)]
+    assert lot_keys(database) == []
+    assert read_afresh(database, "saver") == doubled == store.load("saver").state
+    # the next commit with lots that can be rows makes them rows again
+    single = attrs.evolve(doubled, lots=(twin, *lots[1:]))
+    store.commit(Commit("saver", snapshot.version + 1, single, (), None))
+    assert database.query("SELECT split FROM members") == [(1,)]
+    assert len(lot_keys(database)) == len(lots)
+    assert read_afresh(database, "saver") == single
+    store.close()
+
+
+def test_a_store_that_did_not_see_the_last_version_writes_the_lots_in_full(
+    database: Database,
+) -> None:
+    mine, theirs = database.open(), database.open()
+    kit, other = (
+        rk.Rewards(saver_programme(), store=mine),
+        rk.Rewards(saver_programme(), store=theirs),
+    )
+    save_up(kit, 20)
+    other.record(purchase(50, START + timedelta(days=20)))  # theirs read it from the database
+    kit.record(purchase(51, START + timedelta(days=21)))  # mine is behind: a retry, then rows
+    other.redeem("saver", "coffee", id="r1", at=START + timedelta(days=22))
+    kit.record(purchase(52, START + timedelta(days=23)))
+    assert mine.load("saver") == theirs.load("saver")
+    assert read_afresh(database, "saver") == mine.load("saver").state
+    assert len(lot_keys(database)) == len(mine.load("saver").state.lots)
+    mine.close()
+    theirs.close()
+
+
+def test_a_batch_with_a_member_twice_writes_each_change_once(database: Database) -> None:
+    kit = rk.Rewards(saver_programme(), store=database.open())
+    save_up(kit, 20)
+    results = kit.record_many(
+        [purchase(100 + n, START + timedelta(days=20, hours=n)) for n in range(5)]
+    )
+    assert all(isinstance(result, rk.Outcome) for result in results)
+    state = kit.store.load("saver").state
+    assert len(state.lots) == 25 == len(lot_keys(database))
+    assert read_afresh(database, "saver") == state
+    kit.store.close()
+
+
+class ReadAfreshAgrees(RewardsStateMachine):
+    """Every member a step touched reads the same from the database, through a store
+    that kept nothing, as through the store that wrote it."""
+
+    program = everything()
+    store_url = "sqlite://"
+
+    def check_member(self, member: str, state: MemberState, entries: Sequence[Entry]) -> None:
+        store = self.kit.store
+        assert isinstance(store, SQLiteStore)
+        with SQLiteStore(store.path, cache_size=0) as afresh:
+            assert afresh.load(member) == store.load(member)
+
+
+TestReadAfreshAgrees = ReadAfreshAgrees.TestCase
+TestReadAfreshAgrees.settings = settings(
+    ReadAfreshAgrees.TestCase.settings, max_examples=30, stateful_step_count=40
+)
+
+
+class EveryLotARow(ReadAfreshAgrees):
+    """The same, with every member's lots as rows from the first lot on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._was = _lots.ROWS_FROM
+        _lots.ROWS_FROM = 1
+
+    def teardown(self) -> None:
+        _lots.ROWS_FROM = self._was
+        super().teardown()
+
+
+TestEveryLotARow = EveryLotARow.TestCase
+TestEveryLotARow.settings = settings(
+    EveryLotARow.TestCase.settings, max_examples=30, stateful_step_count=40
+)
