@@ -59,18 +59,34 @@ def _build_history(kit: rk.Rewards, member: str, entries: int, start: datetime) 
     return at
 
 
+def _build_saver(kit: rk.Rewards, member: str, days: int, end: datetime) -> None:
+    """``member`` buys a coffee every day for ``days`` days up to ``end`` and never
+    redeems: all those lots stay open (their 12 months have not passed)."""
+    rng = random.Random(member)
+    actions = [
+        _purchase(member, number, end - timedelta(days=days - number), rng)
+        for number in range(days)
+    ]
+    for start in range(0, days, 200):
+        kit.record_many(actions[start : start + 200])
+
+
 def history_trials(
     program: rk.Program, entries: int, directory: str | None = None
 ) -> tuple[list[Trial], Callable[[], None], dict[str, int]]:
-    """``record`` and ``balance`` for a member with ``entries`` prior ledger entries and
-    for one with about 10, on one SQLite file, side by side."""
+    """``record`` and ``balance`` for a member with ``entries`` prior ledger entries,
+    for one with about 10, and for a saver (a coffee a day for 330 days, never redeemed:
+    hundreds of open lots), on one SQLite file, side by side."""
     folder = tempfile.mkdtemp(prefix="rewardkit-bench-", dir=directory)
     kit = rk.Rewards(program, store=SQLiteStore(os.path.join(folder, "h.db"), synchronous=_SYNC))
     start = datetime(2012, 1, 1, 9, 0, tzinfo=UTC)
     end = _build_history(kit, "regular", entries, start)
     _build_history(kit, "newcomer", 10, end - timedelta(days=6))
-    sizes = {m: kit.store.load(m).state.entries for m in ("regular", "newcomer")}
-    lots = {m: len(kit.store.load(m).state.lots) for m in ("regular", "newcomer")}
+    _build_saver(kit, "saver", 330, end)
+    members = ("regular", "newcomer", "saver")
+    sizes = {m: kit.store.load(m).state.entries for m in members}
+    lots = {m: len(kit.store.load(m).state.lots) for m in members}
+    kept = kit.balance("saver", at=end)  # the saver's rounds spend down to this again
     clock = [end + timedelta(days=1)]
     count = 100
     rng = random.Random(7)
@@ -95,8 +111,10 @@ def history_trials(
         """Untimed, before a round: the member takes free coffees, as in their history,
         so that the points a round earns do not pile up from round to round."""
 
+        floor = kept if member == "saver" else 0
+
         def run() -> None:
-            while kit.balance(member, at=clock[0]) >= 100:
+            while kit.balance(member, at=clock[0]) >= floor + 100:
                 rounds[0] += 1
                 kit.redeem(member, "free-coffee", id=f"{member}-spend-{rounds[0]}", at=clock[0])
 
@@ -115,8 +133,15 @@ def history_trials(
             count,
             setup=spend("newcomer"),
         ),
+        Trial(
+            f"record, a saver: {lots['saver']:,} open lots",
+            record("saver"),
+            count,
+            setup=spend("saver"),
+        ),
         Trial(f"balance, {sizes['regular']:,} prior entries", balance("regular"), count),
         Trial(f"balance, {sizes['newcomer']:,} prior entries", balance("newcomer"), count),
+        Trial(f"balance, a saver: {lots['saver']:,} open lots", balance("saver"), count),
     ]
 
     def cleanup() -> None:

@@ -751,6 +751,18 @@ class DerivedValuesAgree(EverythingMachine):
                     key = (lot.currency, lot.pending)
                     totals[key] = totals.get(key, 0) + lot.remaining
                 assert {k: v for k, v in sums.items() if v} == totals, (sums, totals)
+            newest = kept._newest
+            if newest is not ... and kept.lots:
+                assert newest is not None and all(lot.earned_at <= newest for lot in kept.lots)
+            moments = [self.now, self.now - timedelta(days=200)]
+            moments += [lot.earned_at for lot in kept.lots] + [
+                lot.expires_at for lot in kept.lots if lot.expires_at is not None
+            ]
+            for currency in self.program.currencies:
+                for at in moments:
+                    usable = [lot for lot in kept.lots if lot.currency == currency]
+                    expected = sum(lot.remaining for lot in usable if lot.usable_at(at))
+                    assert kept.balance(currency, at) == expected, (currency, at)
             ladder = self.program.tiers
             if kept._canonical and ladder is not None:
                 times = [c.at for c in kept.metric]

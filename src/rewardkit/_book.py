@@ -375,6 +375,17 @@ class Book:
                     due = instant
         return due
 
+    def _newest(self) -> Any:
+        """No lot of the next state was earned after this (an upper bound: spending
+        only lowers the true value), when the state's own bound is known."""
+        newest = self.state._newest
+        if newest is ...:
+            return ...
+        for lot in self.lots[self._fresh :]:
+            if newest is None or lot.earned_at > newest:
+                newest = lot.earned_at
+        return newest
+
     def next_state(self, **changes: object) -> MemberState:
         lots, fresh = self._ordered_lots()
         fields: dict[str, Any] = {
@@ -389,6 +400,7 @@ class Book:
             "canonical": self.metric_sorted,
             "due": self._next_due(fresh),
             "sums": None if self._sums is None else dict(self._sums),
+            "newest": self._newest(),
         }
         for name, value in changes.items():
             if name in _MAPPINGS and type(value) is not MappingProxyType:
@@ -403,4 +415,5 @@ class Book:
             fields["due"] = ...
         if "lots" in changes:
             fields["sums"] = None
+            fields["newest"] = ...
         return replace_state(self.state, **fields)

@@ -302,14 +302,29 @@ class MemberState:
     # (None: not known; summed again when needed), so a call costs the same whatever the
     # number of open lots.  Never changed once set.
     _sums: Any = attrs.field(init=False, default=None, eq=False, repr=False, hash=False)
+    # No lot was earned after this instant (None: no lots; ``...``: not known yet).
+    _newest: Any = attrs.field(init=False, default=..., eq=False, repr=False, hash=False)
 
     def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
         """Spendable points in ``currency`` (not pending; not expired at ``at``)."""
+        sums = self._sums
+        if sums is not None and (at is None or self._all_usable_at(at)):
+            return int(sums.get((currency, False), 0))
         return sum(
             lot.remaining
             for lot in self.lots
             if lot.currency == currency and not lot.pending and (at is None or lot.usable_at(at))
         )
+
+    def _all_usable_at(self, at: datetime) -> bool:
+        """Every lot not pending is usable at ``at``: none earned after it, and nothing
+        expires or is released by then (so the kept totals are the balance)."""
+        newest = self._newest
+        if newest is ...:
+            newest = max((lot.earned_at for lot in self.lots), default=None)
+            object.__setattr__(self, "_newest", newest)
+        due = self.next_due()
+        return (newest is None or newest <= at) and (due is None or at < due)
 
     def pending(self, currency: str = DEFAULT_CURRENCY) -> int:
         """Points held in ``currency``, visible but not yet spendable."""
@@ -483,4 +498,6 @@ _BLANK = MemberState(id="-")
 def blank_state(member: str) -> MemberState:
     """``MemberState(id=member)``: a member the store does not know yet (built from a
     template, without running the converters again)."""
-    return _replace_state(_BLANK, id=member, canonical=True, due=None)  # type: ignore[no-any-return]
+    return _replace_state(  # type: ignore[no-any-return]
+        _BLANK, id=member, canonical=True, due=None, sums={}, newest=None
+    )
