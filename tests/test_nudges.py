@@ -615,3 +615,86 @@ def test_the_english_defaults_name_the_programmes_currency() -> None:
     kit.record(rk.Action(id="f1", member="ana", kind="flight", at=when, amount="1000.00"))
     (nudge,) = kit.nudges("ana", at=when + TICK)
     assert nudge.message == "You have 5000 miles: only 1000 more to an upgrade."
+
+
+# ---------------------------------------------------------------- plural forms
+
+
+REWARD_FIELDS = {
+    "reward": "coffee",
+    "reward_name": "un café",
+    "cost": 100,
+    "balance": 75,
+    "currency": "points",
+}
+
+
+def spanish(name: str, **fields: Any) -> str:
+    nudge = rk.Nudge("x", "k", "", datetime(2026, 1, 1, tzinfo=UTC), fields, name)
+    return nudge.render(TEMPLATES_ES)
+
+
+def test_the_seed_message_with_one_point_speaks_in_the_singular() -> None:
+    one = spanish("reward_within_reach", earned=1, needed=1, **REWARD_FIELDS)
+    assert one == (
+        "te felicitamos por ganar 1 punto, ahora sólo es 1 punto lejos de alcanzar tu "
+        "próxima recompensa"
+    )
+    many = spanish("reward_within_reach", earned=75, needed=25, **REWARD_FIELDS)
+    assert many == (
+        "te felicitamos por ganar 75 puntos, ahora sólo son 25 puntos lejos de alcanzar tu "
+        "próxima recompensa"
+    )  # the seed article's words
+
+
+def test_days_and_points_agree_with_their_number_in_both_languages() -> None:
+    fields = {"points": 1, "date": date(2026, 5, 1), "days_left": 1, "currency": "points"}
+    fields["expires_at"] = datetime(2026, 5, 1, tzinfo=UTC)
+    nudge = rk.Nudge("x", "k", "", fields["expires_at"], fields, "points_expiring")
+    assert nudge.render({}) == "1 of your points expire on 2026-05-01: 1 day left to use them."
+    assert nudge.render(TEMPLATES_ES) == "1 punto caduca el 01/05/2026: te queda 1 día para usarlos"
+    twelve = rk.Nudge(
+        "x",
+        "k",
+        "",
+        fields["expires_at"],
+        {**fields, "days_left": 12, "points": 0},
+        "points_expiring",
+    )
+    assert twelve.render(TEMPLATES_ES) == (
+        "0 de tus puntos caducan el 01/05/2026: te quedan 12 días para usarlos"
+    )
+
+
+@given(
+    number=st.one_of(st.integers(-(10**6), 10**6), st.decimals("-1000", "1000", places=2)),
+    spec=st.sampled_from(["", ",", "05d"]),
+)
+def test_a_plural_picks_the_first_form_for_exactly_one_and_writes_the_number_at_hash(
+    number: int | Decimal, spec: str
+) -> None:
+    if isinstance(number, Decimal) and spec == "05d":
+        spec = ""
+    template = f"{{needed:{spec}|# item left|# items left}}"
+    settings = rk.NudgeSettings(templates={"badge_within_reach": template})
+    fields = {"needed": number, "badge": "b", "badge_name": "B", "current": 1, "target": 2}
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    nudge = rk.Nudge("x", "k", "", at, fields, "badge_within_reach")
+    shown = format(number, spec)
+    expected = f"{shown} item left" if number == 1 else f"{shown} items left"
+    assert nudge.render(settings.templates) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("hace {days:|# día}", "{days:|# día} is not a plural: write {days:|one|other}"),
+        ("{days:|a|b|c}", "{days:|a|b|c} is not a plural"),
+        ("{last_activity:|# día|# días}", "plural forms need a number field"),
+    ],
+)
+def test_a_malformed_plural_is_refused_naming_the_field(template: str, message: str) -> None:
+    with pytest.raises(rk.ProgramError) as refused:
+        rk.NudgeSettings(templates={"inactive": template})
+    (problem,) = refused.value.problems
+    assert problem.path == "nudges.templates.inactive" and message in str(problem)

@@ -85,18 +85,21 @@ TEMPLATES_EN: Mapping[str, str] = freeze(
             "You have {balance} {currency}: only {needed} more to {reward_name}."
         ),
         "points_expiring": (
-            "{points} of your {currency} expire on {date}: {days_left} days left to use them."
+            "{points} of your {currency} expire on {date}: "
+            "{days_left:|# day|# days} left to use them."
         ),
         "tier_inactive": (
-            "You have been inactive for {inactive_days} days: only {days_left} days left "
-            "to make a purchase before your {tier_name} level expires."
+            "You have been inactive for {inactive_days:|# day|# days}: only "
+            "{days_left:|# day|# days} left to make a purchase before your {tier_name} "
+            "level expires."
         ),
         "tier_at_risk": (
-            "{needed} more by {date} to keep your {tier_name} level ({days_left} days left)."
+            "{needed} more by {date} to keep your {tier_name} level "
+            "({days_left:|# day|# days} left)."
         ),
         "next_tier": "Only {needed} more to reach {tier_name}.",
         "badge_within_reach": "Only {needed} more for {badge_name} ({current} / {target}).",
-        "inactive": "We miss you! Your last visit was {days} days ago.",
+        "inactive": "We miss you! Your last visit was {days:|# day|# days} ago.",
     }
 )
 """The default messages, in English."""
@@ -104,28 +107,62 @@ TEMPLATES_EN: Mapping[str, str] = freeze(
 TEMPLATES_ES: Mapping[str, str] = freeze(
     {
         "reward_within_reach": (
-            "te felicitamos por ganar {earned} puntos, ahora sólo son {needed} puntos "
-            "lejos de alcanzar tu próxima recompensa"
+            "te felicitamos por ganar {earned:|# punto|# puntos}, ahora sólo "
+            "{needed:|es # punto|son # puntos} lejos de alcanzar tu próxima recompensa"
         ),
         "points_expiring": (
-            "{points} de tus puntos caducan el {date:%d/%m/%Y}: "
-            "te quedan {days_left} días para usarlos"
+            "{points:|# punto|# de tus puntos} {points:|caduca|caducan} el {date:%d/%m/%Y}: "
+            "te {days_left:|queda # día|quedan # días} para usarlos"
         ),
         "tier_inactive": (
-            "has estado inactivo durante {inactive_days} días, recuerda que sólo tienes "
-            "{days_left} días para realizar una compra, antes de que tu nivel {tier_name} "
-            "caduque"
+            "has estado inactivo durante {inactive_days:|# día|# días}, recuerda que sólo "
+            "tienes {days_left:|# día|# días} para realizar una compra, antes de que tu "
+            "nivel {tier_name} caduque"
         ),
         "tier_at_risk": (
-            "te faltan {needed} para mantener tu nivel {tier_name}: tienes {days_left} "
-            "días, hasta el {date:%d/%m/%Y}"
+            "te faltan {needed} para mantener tu nivel {tier_name}: tienes "
+            "{days_left:|# día|# días}, hasta el {date:%d/%m/%Y}"
         ),
         "next_tier": "sólo te faltan {needed} para alcanzar el nivel {tier_name}",
         "badge_within_reach": "sólo te faltan {needed} para conseguir {badge_name}",
-        "inactive": "te echamos de menos: han pasado {days} días desde tu última visita",
+        "inactive": (
+            "te echamos de menos: {days:|ha pasado # día|han pasado # días} desde tu última visita"
+        ),
     }
 )
 """The Spanish set: the seed article's two messages, word for word, and four more."""
+
+
+# ---------------------------------------------------------------- plurals
+
+
+class _Messages(Formatter):
+    """``str.format`` plus plural forms: ``{needed:|# point|# points}`` is "1 point" for
+    1 and "25 points" otherwise (0 too), ``#`` standing for the number.  Before the first
+    ``|`` goes the number's own format (``{balance:,|# point|# points}``: "1,250
+    points"), and each form is any text: ``{needed:|es # punto|son # puntos}``."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        if "|" not in format_spec:
+            return super().format_field(value, format_spec)
+        number, *forms = format_spec.split("|")
+        if len(forms) != 2:
+            raise ValueError(
+                f"a plural is {{field:|one form|other forms}} with # for the number, "
+                f"not {{field:{format_spec}}}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            raise ValueError(f"plural forms need a number, not {value!r}")
+        form = forms[0] if value == 1 else forms[1]
+        return form.replace("#", super().format_field(value, number))
+
+
+_MESSAGES = _Messages()
+
+
+def _render(text: str, fields: Mapping[str, Any]) -> str:
+    """A message from its template (with plural forms: see :class:`_Messages`)."""
+    return _MESSAGES.vformat(text, (), fields)
 
 
 # ---------------------------------------------------------------- settings
@@ -144,14 +181,25 @@ def _template_problems(name: str, text: object, path: str) -> list[Problem]:
         parsed = list(Formatter().parse(text))
     except ValueError as error:
         return [Problem(path, f"is not a valid template: {error}")]
-    for _, field, _, _ in parsed:
+    samples = {**_SAMPLES, **(_METRIC_SAMPLES if name.startswith(("tier", "next")) else {})}
+    for _, field, spec, _ in parsed:
         base = None if field is None else field.split(".")[0].split("[")[0]
         if base is not None and base not in known:
             shown = f"unknown field {{{field}}}" if base else "positional field {}"
             return [Problem(path, f"{shown}: use one of {', '.join(known)}")]
+        if base and spec and "|" in spec:
+            if spec.count("|") != 2:
+                return [
+                    Problem(
+                        path,
+                        f"{{{field}:{spec}}} is not a plural: write {{{field}:|one|other}}, "
+                        "with # where the number goes",
+                    )
+                ]
+            if isinstance(samples[base], (str, date)):
+                return [Problem(path, f"{{{field}:{spec}}}: plural forms need a number field")]
     try:
-        samples = {**_SAMPLES, **(_METRIC_SAMPLES if name.startswith(("tier", "next")) else {})}
-        text.format(**{field: samples[field] for field in known})
+        _render(text, {field: samples[field] for field in known})
     except (ValueError, TypeError, AttributeError, LookupError) as error:
         return [Problem(path, f"cannot be rendered: {error}")]
     return []
@@ -279,7 +327,7 @@ class Nudge:
         problems = _template_problems(self.template, text, f"templates.{self.template}")
         if problems:
             raise ProgramError(problems)
-        return text.format(**self.fields)
+        return _render(text, self.fields)
 
 
 class _Now:
@@ -309,7 +357,8 @@ class _Now:
     ) -> Nudge:
         text = self.settings.template(template)
         key_text = ":".join((kind, *(_iso(part) for part in key)))
-        return Nudge(kind, key_text, text.format(**fields), min(since, self.at), fields, template)
+        message = _render(text, fields)
+        return Nudge(kind, key_text, message, min(since, self.at), fields, template)
 
 
 def _iso(part: object) -> str:
