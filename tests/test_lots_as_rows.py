@@ -4,6 +4,7 @@ store that kept nothing, is exactly the member the writing store holds."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import settings
 
 import rewardkit as rk
+from rewardkit._fastcodec import dumps_state
 from rewardkit.model import Entry, MemberState
 from rewardkit.storage import Store, _lots
 from rewardkit.storage._lots import ROWS_FROM, lot_key
@@ -102,7 +104,7 @@ def test_a_savers_lots_are_rows_in_spending_order_and_read_back_exactly(
     assert sorted(keys) == [lot_key(lot) for lot in state.lots]  # keys sort as lots are spent
     assert database.query("SELECT split FROM members") == [(1,)]
     (text,) = database.query("SELECT state FROM members")[0]
-    assert '"lots":[]' in text  # not written again in the state's text
+    assert '"lots"' not in text  # not written again in the state's text
     assert read_afresh(database, "saver") == state
     kit.store.close()
 
@@ -118,7 +120,7 @@ def test_a_few_lots_stay_in_the_states_text_until_there_are_enough_to_be_rows(
     assert database.query("SELECT split FROM members") == [(1,)]
     assert len(lot_keys(database)) == ROWS_FROM
     (text,) = database.query("SELECT state FROM members")[0]
-    assert '"lots":[]' in text
+    assert '"lots"' not in text
     assert read_afresh(database, "saver") == kit.store.load("saver").state
     kit.store.close()
 
@@ -257,3 +259,25 @@ TestEveryLotARow = EveryLotARow.TestCase
 TestEveryLotARow.settings = settings(
     EveryLotARow.TestCase.settings, max_examples=30, stateful_step_count=40
 )
+
+
+def test_an_older_rewardkit_still_running_cannot_misread_or_overwrite_lots_kept_as_rows(
+    database: Database,
+) -> None:
+    """Schema 4 does not stop processes that opened the database before it: an older
+    rewardkit expects the state's "lots" key, and writes it on every commit.  A member
+    whose lots are rows has no such key (an older reader fails instead of seeing no
+    lots), and the database refuses a state with the key while the lots are rows."""
+    kit = rk.Rewards(saver_programme(), store=database.open())
+    save_up(kit, ROWS_FROM + 4)
+    state = kit.store.load("saver").state
+    (text,) = database.query("SELECT state FROM members")[0]
+    with pytest.raises(KeyError):
+        json.loads(text)["lots"]  # what an older rewardkit's decoder does first
+    whole = dumps_state(state).replace("'", "''")  # what it would write back
+    with pytest.raises(Exception, match=r"lots_are_rows|CHECK constraint failed"):
+        database.query(
+            f"UPDATE members SET state = '{whole}', version = version + 1 WHERE id = 'saver'"
+        )
+    assert read_afresh(database, "saver") == state  # nothing was lost
+    kit.store.close()

@@ -166,13 +166,17 @@ def _event_data(event: Event) -> Any:
 
 def dumps_state(state: MemberState, *, lots: bool = True) -> str:
     """``_codec.dumps(state)``, quicker: the lots and the metric, most of a state, are
-    spliced in from the texts kept on them.  ``lots=False``: the state with its lots
-    left out (``"lots":[]``), for a store that keeps them in rows of their own."""
+    spliced in from the texts kept on them.  ``lots=False``: the state without its
+    ``"lots"`` key, for a store that keeps them in rows of their own (a reader that
+    expects the key, an older rewardkit, then fails instead of seeing no lots)."""
     data = data_function(_Rest)(state)
     text = _encode(data)
-    lots_text = '"lots":[' + (",".join(map(_text, state.lots)) if lots else "") + "]"
+    if lots:
+        text = text.replace(_LOTS_JSON, '"lots":[' + ",".join(map(_text, state.lots)) + "]", 1)
+    else:
+        text = text.replace(_LOTS_JSON + ",", "", 1)  # "metric" always follows "lots"
     metric = '"metric":[' + ",".join(map(_text, state.metric)) + "]"
-    return text.replace(_LOTS_JSON, lots_text, 1).replace(_METRIC_JSON, metric, 1)
+    return text.replace(_METRIC_JSON, metric, 1)
 
 
 def lot_text(lot: Lot) -> str:
@@ -285,7 +289,7 @@ def loads_state(text: str | bytes, lots: Sequence[str] | None = None) -> MemberS
     from . import _codec
 
     data = json.loads(text)
-    lots_data = data.pop("lots")
+    lots_data = data.pop("lots", ())  # no key: the lots are rows, given as ``lots``
     metric_data = data.pop("metric")
     try:
         if _READ_STATE is None:

@@ -187,7 +187,11 @@ SQLITE_MIGRATIONS = (
         (
             "CREATE TABLE IF NOT EXISTS lots(member TEXT NOT NULL, key TEXT NOT NULL,"
             " data TEXT NOT NULL, PRIMARY KEY(member, key)) WITHOUT ROWID",
-            "ALTER TABLE members ADD COLUMN split INTEGER NOT NULL DEFAULT 0",
+            # The state of a member whose lots are rows has no "lots" key: an older
+            # rewardkit still running reads it as an error, and its writes (which always
+            # have the key) are refused, instead of losing the rows' lots.
+            "ALTER TABLE members ADD COLUMN split INTEGER NOT NULL DEFAULT 0"
+            " CONSTRAINT lots_are_rows CHECK (split = 0 OR instr(state, '\"lots\":') = 0)",
         ),
     ),
 )
@@ -240,7 +244,8 @@ POSTGRES_MIGRATIONS = (
         (
             'CREATE TABLE IF NOT EXISTS {s}lots(member TEXT COLLATE "C" NOT NULL,'
             ' key TEXT COLLATE "C" NOT NULL, data TEXT NOT NULL, PRIMARY KEY(member, key))',
-            "ALTER TABLE {s}members ADD COLUMN split INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE {s}members ADD COLUMN split INTEGER NOT NULL DEFAULT 0"
+            " CONSTRAINT lots_are_rows CHECK (split = 0 OR position('\"lots\":' in state) = 0)",
         ),
     ),
 )
