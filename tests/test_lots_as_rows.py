@@ -281,3 +281,33 @@ def test_an_older_rewardkit_still_running_cannot_misread_or_overwrite_lots_kept_
         )
     assert read_afresh(database, "saver") == state  # nothing was lost
     kit.store.close()
+
+
+def test_lots_out_of_spending_order_stay_in_the_text_and_read_back_in_their_order(
+    database: Database,
+) -> None:
+    store = database.open()
+    kit = rk.Rewards(saver_programme(), store=store)
+    save_up(kit, ROWS_FROM + 2)
+    snapshot = store.load("saver")
+    lots = snapshot.state.lots
+    shuffled = attrs.evolve(snapshot.state, lots=(lots[1], lots[0], *lots[2:]))  # by hand
+    store.commit(Commit("saver", snapshot.version, shuffled, (), None))
+    assert database.query("SELECT split FROM members") == [(0,)] and lot_keys(database) == []
+    assert read_afresh(database, "saver") == shuffled  # in the order committed
+    store.close()
+
+
+def test_lots_with_instants_without_a_time_zone_stay_in_the_text(database: Database) -> None:
+    store = database.open()
+    kit = rk.Rewards(saver_programme(), store=store)
+    save_up(kit, ROWS_FROM + 2)
+    snapshot = store.load("saver")
+    naive = tuple(
+        attrs.evolve(lot, earned_at=lot.earned_at.replace(tzinfo=None), expires_at=None)
+        for lot in snapshot.state.lots
+    )
+    state = attrs.evolve(snapshot.state, lots=naive)
+    store.commit(Commit("saver", snapshot.version, state, (), None))  # no TypeError
+    assert database.query("SELECT split FROM members") == [(0,)]
+    store.close()

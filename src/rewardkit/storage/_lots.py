@@ -15,16 +15,19 @@ again in full, which is always right.
 
 A row's key sorts, as text (code point order, which SQLite's BINARY and PostgreSQL's
 ``"C"`` collations both give), in spending order: never-expiring last, then by expiry,
-by earning instant, by lot id (``_book.spend_order``).  Two lots with the same key (a
-custom rule giving two awards of one rule for one action), or one lot object twice in a
-state, cannot be rows: the member's lots then stay inside the state's text (``split``
-0), as before schema 4.  A member row says which way its lots are kept.
+by earning instant, by lot id (``_book.spend_order``).  Lots that are not in spending
+order (a state built by hand: rows would read back in another order), two lots with
+the same key (a custom rule giving two awards of one rule for one action), one lot
+object twice, or an instant without a time zone, cannot be rows: the member's lots then
+stay inside the state's text (``split`` 0), as before schema 4.  A member row says which
+way its lots are kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 
 from .._fastcodec import lot_text
 from ..model import Lot
@@ -62,12 +65,22 @@ def keep_as_rows(split: bool, lots: Sequence[Lot]) -> bool:
     return split or len(lots) >= ROWS_FROM
 
 
+def _in_order(keys: Sequence[str]) -> bool:
+    """Strictly increasing: the lots are in spending order, no two with one key."""
+    return all(a < b for a, b in pairwise(keys))
+
+
 def lot_rows(lots: Sequence[Lot]) -> LotRows | None:
-    """Rows for every lot of a state (``None``: they cannot be rows, the same lot
-    object being there twice)."""
-    if len(set(map(id, lots))) != len(lots):
+    """Rows for every lot of a state (``None``: they cannot be rows: not in spending
+    order, so they would not read back as they are, or two lots with one key, or an
+    instant without a time zone)."""
+    try:
+        keys = [lot_key(lot) for lot in lots]
+    except TypeError:  # a naive instant: no key
         return None
-    return [(lot_key(lot), lot_text(lot)) for lot in lots]
+    if not _in_order(keys):
+        return None
+    return [(key, lot_text(lot)) for key, lot in zip(keys, lots, strict=True)]
 
 
 def _common_prefix(old: Sequence[Lot], new: Sequence[Lot]) -> int:
@@ -102,6 +115,16 @@ def changed_lots(old: tuple[Lot, ...], new: tuple[Lot, ...]) -> tuple[list[str],
         return None
     # (A lot object also in the shared start or end is once in ``old``, there: here it is
     # new, and its row's insert meets the one there, which the store sees.)
-    removed = [lot_key(before[i]) for i in before.keys() - after.keys()]
+    # The changed stretch with a neighbour on each side must stay in spending order
+    # (the shared start and end were, in ``old``): rows read back in key order.
+    window = new[max(start - 1, 0) : len(new) - end + 1]
+    try:
+        keys = [lot_key(lot) for lot in window]
+        removed = [lot_key(before[i]) for i in before.keys() - after.keys()]
+    except TypeError:  # a naive instant: no key
+        return None
+    if not _in_order(keys):
+        return None
+    key_of = dict(zip(map(id, window), keys, strict=True))
     added = [after[i] for i in after.keys() - before.keys()]
-    return removed, [(lot_key(lot), lot_text(lot)) for lot in added]
+    return removed, [(key_of[id(lot)], lot_text(lot)) for lot in added]
