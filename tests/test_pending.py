@@ -4,7 +4,7 @@ when the programme says so."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -332,3 +332,36 @@ def test_holds_must_be_made_with_the_factories() -> None:
         rk.fixed("visit", on="visit", points=5, pending={"days": 3})  # type: ignore[arg-type]
     with pytest.raises(rk.ProgramError, match="positive"):
         rk.pending_for({"days": 0})
+
+
+def test_released_points_count_their_expiry_from_the_release_even_when_activity_refreshes_it() -> (
+    None
+):
+    """Held points are earned when they are released: a later action that refreshes
+    expiries under an activity-based policy counts from the release, not from the order
+    (which made an expiry already past, left unexpired, and a wrong balance)."""
+    program = rk.Program(
+        name="Shop",
+        timezone="Europe/Madrid",
+        rules=[
+            rk.per_amount(
+                "online", on="order", per="1.00", points=1, pending=rk.pending_for({"days": 14})
+            ),
+            rk.fixed("visit", on="visit", points=1),
+        ],
+        expiry=rk.earliest_of(rk.fixed_term({"days": 20}), rk.inactivity({"days": 30})),
+    )
+    kit = rk.Rewards(program)
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    kit.record(rk.Action(id="o1", member="ana", kind="order", at=start, amount="40"))
+    released = start + timedelta(days=14)
+    kit.record(rk.Action(id="v1", member="ana", kind="visit", at=released))
+    (lot,) = [lot for lot in kit.store.load("ana").state.lots if lot.id == "o1#online"]
+    # 20 days on Madrid's wall clock, across the change to summer time on 29 March
+    expires = datetime(2026, 4, 5, 9, 0, tzinfo=UTC)
+    assert not lot.pending and lot.earned_at == released and lot.expires_at == expires
+    later = start + timedelta(days=25)  # past the order's own 20 days, not the release's
+    out = kit.record(rk.Action(id="v2", member="ana", kind="visit", at=later))
+    assert out.balance == kit.balance("ana", at=later) == 40 + 2
+    (lot,) = [lot for lot in kit.store.load("ana").state.lots if lot.id == "o1#online"]
+    assert lot.expires_at == expires

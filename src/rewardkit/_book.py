@@ -88,6 +88,7 @@ class Book:
         # engine made does), else summed over the lots when first asked.
         known = state._sums
         self._sums: dict[tuple[str, bool], int] | None = None if known is None else dict(known)
+        self._latest: datetime | None = None  # the latest earned_at a put() brought in
 
     # ------------------------------------------------------------ reading
 
@@ -134,6 +135,8 @@ class Book:
 
     def put(self, index: int, lot: Lot) -> None:
         """Replace the lot at ``index`` (its remaining points, status or expiry)."""
+        if self._latest is None or lot.earned_at > self._latest:
+            self._latest = lot.earned_at  # a release moves earned_at to its own instant
         self._count(self.lots[index], -1)
         self.lots[index] = lot
         self._count(lot, 1)
@@ -236,7 +239,12 @@ class Book:
     def release(self, index: int, at: datetime, cause: str, expires_at: datetime | None) -> None:
         """A held lot becomes spendable at ``at``."""
         lot = self.lots[index]
-        self.put(index, attrs.evolve(lot, pending=False, release_at=None, expires_at=expires_at))
+        # Released points are earned now: their expiry counts from now (``expires_at``),
+        # and so must any later refresh of it by activity, which counts from earned_at.
+        released = attrs.evolve(
+            lot, pending=False, release_at=None, expires_at=expires_at, earned_at=at
+        )
+        self.put(index, released)
         self.write(EntryKind.EARN, lot.currency, lot.remaining, lot.rule, at=at, cause=cause)
         self.events.append(
             PointsReleased(self.state.id, at, cause, lot.id, lot.currency, lot.remaining)
@@ -381,6 +389,8 @@ class Book:
         newest = self.state._newest
         if newest is ...:
             return ...
+        if self._latest is not None and (newest is None or self._latest > newest):
+            newest = self._latest
         for lot in self.lots[self._fresh :]:
             if newest is None or lot.earned_at > newest:
                 newest = lot.earned_at
