@@ -22,7 +22,7 @@ strictly more visits than ``frequency[k]``, strictly more spend than ``monetary[
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final, NamedTuple, TypeVar
@@ -34,6 +34,7 @@ from ._values import freeze, number
 from .context import Context
 from .errors import Problem, ProgramError
 from .model import MemberState
+from .time import micros
 
 __all__ = [
     "CUT_POINTS",
@@ -54,8 +55,6 @@ __all__ = [
     "silent_days",
 ]
 
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_US: Final = timedelta(microseconds=1)
 _DAY_US: Final = 86_400_000_000
 CUT_POINTS: Final = 4
 """Cut points per measure: scores run from 1 to 5."""
@@ -246,10 +245,6 @@ class RFMModel:
 
 
 # ---------------------------------------------------------------- a member's facts
-
-
-def micros(instant: datetime) -> int:
-    return (instant - EPOCH) // _US
 
 
 class Facts(NamedTuple):

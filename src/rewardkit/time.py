@@ -27,6 +27,16 @@ from dateutil.rrule import rrule, rruleset, rrulestr
 from ._values import aware
 from .errors import Problem, ProgramError
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def micros(instant: datetime) -> int:
+    """An aware instant as whole microseconds since the Unix epoch: exact, and ordered
+    as the instants are (what stores index and sort by)."""
+    return (instant - _EPOCH) // _MICROSECOND
+
+
 __all__ = [
     "PERIODS",
     "RECURRENCE_DTSTART",
@@ -34,6 +44,7 @@ __all__ = [
     "Period",
     "format_duration",
     "last_occurrence",
+    "micros",
     "parse_duration",
     "parse_period",
     "parse_recurrence",

@@ -26,26 +26,32 @@ way its lots are kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import pairwise
 
 from .._fastcodec import lot_text
 from ..model import Lot
+from ..time import micros
 
-__all__ = ["ROWS_FROM", "LotRows", "changed_lots", "keep_as_rows", "lot_key", "lot_rows"]
+__all__ = [
+    "ROWS_FROM",
+    "LotRows",
+    "changed_lots",
+    "keep_as_rows",
+    "lot_key",
+    "lot_rows",
+    "lot_writes",
+]
 
 ROWS_FROM = 16
 """A member's lots become rows once they are this many; fewer are cheaper to write
 inside the state's text than as rows of their own (measured: docs/performance.md)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OFFSET = 10**17  # microseconds: puts year 1 above zero, so fixed-width text sorts
 
 
 def _stamp(instant: datetime) -> str:
-    delta = instant - _EPOCH
-    value = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return f"{value + _OFFSET:019d}"
+    return f"{micros(instant) + _OFFSET:019d}"
 
 
 def lot_key(lot: Lot) -> str:
@@ -128,3 +134,20 @@ def changed_lots(old: tuple[Lot, ...], new: tuple[Lot, ...]) -> tuple[list[str],
     key_of = dict(zip(map(id, window), keys, strict=True))
     added = [after[i] for i in after.keys() - before.keys()]
     return removed, [(key_of[id(lot)], lot_text(lot)) for lot in added]
+
+
+def lot_writes(
+    split: bool, old: tuple[Lot, ...] | None, new: tuple[Lot, ...]
+) -> tuple[bool, list[str], LotRows] | None:
+    """What a store writes to make a member's rows those of ``new``: whether to delete
+    every row first, the keys of the rows to delete, and the rows to insert.  From
+    ``old``'s rows (``split``: the member's lots are rows, ``old``: the lots of the
+    version in the database, when known) only the changes, else everything again.
+    ``None``: ``new``'s lots cannot be rows (the store deletes any, and keeps the lots
+    in the state's text).  An insert that meets a row already there means the same:
+    two lots with one key."""
+    change = changed_lots(old, new) if split and old is not None else None
+    if change is not None:
+        return False, *change
+    rows = lot_rows(new)
+    return None if rows is None else (split, [], rows)

@@ -4,7 +4,7 @@ counters.  Schema versions and migrations are in :mod:`._schema`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -12,6 +12,7 @@ import attrs
 from .. import _codec
 from .._fastcodec import dumps_outcome, dumps_state, loads_state
 from ..model import CounterChange, Entry, EntryKind, MemberState
+from ..time import micros as utc_micros
 from ._lots import ROWS_FROM
 from .base import Commit, CounterLimitExceeded, Receipt, Snapshot
 
@@ -68,15 +69,9 @@ def entry_from_row(member: str, row: Sequence[Any]) -> Entry:
     )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def micros(instant: datetime | None) -> int | None:
-    """An aware instant as integer UTC microseconds (exact, and orders correctly)."""
-    if instant is None:
-        return None
-    delta = instant - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    """An aware instant as integer UTC microseconds (``None`` stays ``None``)."""
+    return None if instant is None else utc_micros(instant)
 
 
 @attrs.frozen

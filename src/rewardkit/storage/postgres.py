@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _codec
 from ..errors import StoreError
 from ..model import Entry, Lot, Outcome, blank_state
-from ._lots import changed_lots, keep_as_rows, lot_rows
+from ._lots import keep_as_rows, lot_writes
 from ._pg import INSTALL_HINT, Connections, psycopg_module, quote
 from ._pg import Transaction as _Transaction
 from ._schema import (
@@ -305,26 +305,22 @@ class PostgresStore:
         old: tuple[Lot, ...] | None,
         new: tuple[Lot, ...],
     ) -> bool:
-        """Make ``member``'s lot rows those of ``new``: from ``old``'s (the lots of the
-        version in the database, when known) only the changes, else all again.  False
-        when ``new``'s lots cannot be rows: the member then has none."""
+        """Make ``member``'s lot rows those of ``new`` (:func:`._lots.lot_writes`).
+        False when ``new``'s lots cannot be rows: the member then has none."""
         prefix = self._prefix
 
         def run(sql: str, *parameters: object) -> int:
             return int(connection.execute(sql.replace("{s}", prefix), parameters).rowcount)
 
-        change = changed_lots(old, new) if split and old is not None else None
-        if change is not None:
-            removed, added = change
-            if removed:
-                run("DELETE FROM {s}lots WHERE member = %s AND key = ANY(%s)", member, removed)
-        else:
-            if split:
-                run("DELETE FROM {s}lots WHERE member = %s", member)
-            rows = lot_rows(new)
-            if rows is None:
-                return False
-            added = rows
+        writes = lot_writes(split, old, new)
+        clear = split if writes is None else writes[0]
+        if clear:
+            run("DELETE FROM {s}lots WHERE member = %s", member)
+        if writes is None:
+            return False
+        _, removed, added = writes
+        if removed:
+            run("DELETE FROM {s}lots WHERE member = %s AND key = ANY(%s)", member, removed)
         if added:
             inserted = run(
                 "INSERT INTO {s}lots(member, key, data)"

@@ -46,7 +46,7 @@ from typing import Any
 from .. import _codec
 from ..errors import StoreError
 from ..model import Entry, Lot, Outcome, blank_state
-from ._lots import changed_lots, keep_as_rows, lot_rows
+from ._lots import keep_as_rows, lot_writes
 from ._schema import (
     SCHEMA_VERSION,
     SQLITE_MIGRATIONS,
@@ -412,25 +412,20 @@ class SQLiteStore:
         old: tuple[Lot, ...] | None,
         new: tuple[Lot, ...],
     ) -> bool:
-        """Make ``member``'s lot rows those of ``new``: from ``old``'s (the lots of the
-        version in the file, when known) only the changes, else all again.  False when
-        ``new``'s lots cannot be rows: the member then has none, and keeps its lots in
-        the state's text."""
-        change = changed_lots(old, new) if split and old is not None else None
-        if change is not None:
-            removed, added = change
-            if removed:
-                connection.executemany(
-                    "DELETE FROM lots WHERE member = ? AND key = ?",
-                    [(member, key) for key in removed],
-                )
-        else:
-            if split:
-                connection.execute("DELETE FROM lots WHERE member = ?", (member,))
-            rows = lot_rows(new)
-            if rows is None:
-                return False
-            added = rows
+        """Make ``member``'s lot rows those of ``new`` (:func:`._lots.lot_writes`).
+        False when ``new``'s lots cannot be rows: the member then has none, and keeps
+        its lots in the state's text."""
+        writes = lot_writes(split, old, new)
+        clear = split if writes is None else writes[0]
+        if clear:
+            connection.execute("DELETE FROM lots WHERE member = ?", (member,))
+        if writes is None:
+            return False
+        _, removed, added = writes
+        if removed:
+            connection.executemany(
+                "DELETE FROM lots WHERE member = ? AND key = ?", [(member, key) for key in removed]
+            )
         if added:
             inserted = connection.executemany(
                 "INSERT INTO lots(member, key, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
