@@ -3,7 +3,7 @@ counters.  Schema versions and migrations are in :mod:`._schema`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +18,13 @@ from .base import Commit, CounterLimitExceeded, Receipt, Snapshot
 
 __all__ = [
     "ENTRY_COLUMNS",
+    "LEDGERS_CHUNK",
     "Encoded",
     "decode_state",
     "encode",
     "entry_from_row",
     "entry_row",
+    "member_ledgers",
     "micros",
     "receipt_row",
     "running_totals",
@@ -67,6 +69,26 @@ def entry_from_row(member: str, row: Sequence[Any]) -> Entry:
         reason,
         int(pending),
     )
+
+
+LEDGERS_CHUNK = 200  # members per read of ``ledgers()``: their ledgers are in memory at once
+
+
+def member_ledgers(
+    members: Sequence[tuple[str, Callable[[], MemberState]]],
+    entry_rows: Iterable[Sequence[Any]],
+) -> Iterator[tuple[MemberState, list[Entry]]]:
+    """Each member's state (decoded when its turn comes) with its ledger, from rows of
+    ``ENTRY_COLUMNS`` then the member id, ordered by member and seq.  A ledger is cut to
+    the entries its state counts, as :func:`rewardkit.analytics.ledgers` does."""
+    grouped: dict[str, list[Sequence[Any]]] = {member: [] for member, _ in members}
+    for row in entry_rows:
+        rows = grouped.get(row[10])
+        if rows is not None:
+            rows.append(row)
+    for member, state_of in members:
+        state = state_of()
+        yield state, [entry_from_row(member, row) for row in grouped[member][: state.entries]]
 
 
 def micros(instant: datetime | None) -> int | None:

@@ -37,6 +37,7 @@ from typing import NoReturn, TypeVar
 
 import attrs
 
+from ..analytics import ledgers
 from ..errors import StoreError
 from ..model import CounterChange, MemberState, Outcome, ScoreChange
 from ..storage.base import (
@@ -175,6 +176,19 @@ class StoreContract:
             for number, name in enumerate(names):
                 store.commit(make_commit(store.load(name), f"order-{number}"))
             assert list(store.members()) == sorted(names)
+
+    def test_ledgers_give_every_members_state_and_ledger_in_member_order(self) -> None:
+        # What the analytics read: the store's own ledgers() when it has one.
+        names = ["zoé", "ana", "Émile", "bob", "10", "9"]
+        with closing(self.make_store()) as store:
+            for number, name in enumerate(names):
+                store.commit(make_commit(store.load(name), f"order-{number}", 10 + number))
+            again = make_commit(store.load("ana"), "order-again", 5, at=AT + timedelta(hours=1))
+            store.commit(again)
+            scanned = list(ledgers(store))
+            assert [state.id for state, _ in scanned] == sorted(names)
+            assert scanned == [(store.load(m).state, store.history(m)) for m in sorted(names)]
+            assert dict((state.id, len(ledger)) for state, ledger in scanned)["ana"] == 2
 
     # ---------------------------------------------------------------- refusals
 
