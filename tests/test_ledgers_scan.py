@@ -4,8 +4,12 @@ states they read: the same pairs, in the same order, as reading member by member
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +84,70 @@ def test_analyse_finds_the_same_insights_through_the_scan(database: Database) ->
     program = saver_programme()
     assert analyse(program, store, at) == analyse_members(program, one_by_one(store), at)
     store.close()
+
+
+WRITER = """
+import itertools, pathlib, sys
+from datetime import UTC, datetime, timedelta
+import rewardkit as rk
+
+url, ready, stop = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+program = rk.Program(
+    name="Saver",
+    rules=[rk.per_amount("base", on="purchase", per="1.00", points=1)],
+    rewards=[rk.reward("coffee", cost=45)],
+    expiry=rk.fixed_term({"months": 12}),
+)
+kit = rk.Rewards(program, store=url)
+start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+for n in itertools.count():
+    if stop.exists() or n > 20_000:
+        break
+    member, at = f"s{n % 12:02d}", start + timedelta(hours=n)
+    kit.record(rk.Action(id=f"p{n}", member=member, kind="purchase", at=at, amount="4.50"))
+    if n % 7 == 6:
+        try:
+            kit.redeem(member, "coffee", id=f"r{n}", at=at)
+        except rk.RewardkitError:
+            pass
+    if n == 240:
+        ready.touch()
+kit.store.close()
+print(n)
+"""
+
+
+def test_a_scan_while_another_process_writes_reads_each_member_whole(
+    database: Database, tmp_path: Path
+) -> None:
+    # Each chunk is one snapshot: a member's state, its lots kept as rows and its ledger
+    # agree, whatever the writer committed between two chunks or two queries.
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, database.url, str(ready), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert writer.poll() is None, writer.communicate()[1]
+            assert time.monotonic() < deadline, "the writer did not get going"
+            time.sleep(0.01)
+        store = database.open()
+        seen: set[tuple[str, int]] = set()
+        for _ in range(40):
+            for state, ledger in store.ledgers(chunk=2):  # type: ignore[attr-defined]
+                assert [entry.seq for entry in ledger] == list(range(state.entries))
+                assert sum(lot.remaining for lot in state.lots) == ledger[-1].balance
+                seen.add((state.id, state.entries))
+        store.close()
+    finally:
+        stop.touch()
+        out, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err
+    assert int(out) > 240
+    assert len(seen) > 12 * 2  # the scans saw the members at several versions
+    split = database.query("SELECT count(*) FROM members WHERE split = 1")[0][0]
+    assert split > 0  # and members whose lots are rows among them

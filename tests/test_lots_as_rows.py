@@ -48,6 +48,7 @@ class Database:
     open: Callable[[], Store]
     query: Callable[[str], list[tuple[Any, ...]]]
     name: str
+    url: str  # what rk.open_store opens, in another process too
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -59,7 +60,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
             with sqlite3.connect(path) as connection:
                 return connection.execute(sql).fetchall()
 
-        yield Database(lambda: SQLiteStore(path), query, "sqlite")
+        yield Database(lambda: SQLiteStore(path), query, "sqlite", f"sqlite:///{path}")
         return
     with schemas() as made:
         name = made.new()
@@ -68,7 +69,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
             with raw(made.url, name) as connection:
                 return list(connection.execute(sql).fetchall())
 
-        yield Database(lambda: PostgresStore(made.url, schema=name), pg_query, "postgres")
+        yield Database(
+            lambda: PostgresStore(made.url, schema=name),
+            pg_query,
+            "postgres",
+            f"{made.url}{'&' if '?' in made.url else '?'}schema={name}",
+        )
 
 
 def purchase(number: int, at: datetime, member: str = "saver") -> rk.Action:
