@@ -651,8 +651,8 @@ def test_days_and_points_agree_with_their_number_in_both_languages() -> None:
     fields = {"points": 1, "date": date(2026, 5, 1), "days_left": 1, "currency": "points"}
     fields["expires_at"] = datetime(2026, 5, 1, tzinfo=UTC)
     nudge = rk.Nudge("x", "k", "", fields["expires_at"], fields, "points_expiring")
-    assert nudge.render({}) == "1 of your points expire on 2026-05-01: 1 day left to use them."
-    assert nudge.render(TEMPLATES_ES) == "1 punto caduca el 01/05/2026: te queda 1 día para usarlos"
+    assert nudge.render({}) == "1 of your points expires on 2026-05-01: 1 day left to use it."
+    assert nudge.render(TEMPLATES_ES) == "1 punto caduca el 01/05/2026: te queda 1 día para usarlo"
     twelve = rk.Nudge(
         "x",
         "k",
@@ -664,6 +664,7 @@ def test_days_and_points_agree_with_their_number_in_both_languages() -> None:
     assert twelve.render(TEMPLATES_ES) == (
         "0 de tus puntos caducan el 01/05/2026: te quedan 12 días para usarlos"
     )
+    assert twelve.render({}) == "0 of your points expire on 2026-05-01: 12 days left to use them."
 
 
 @given(

@@ -85,8 +85,8 @@ TEMPLATES_EN: Mapping[str, str] = freeze(
             "You have {balance} {currency}: only {needed} more to {reward_name}."
         ),
         "points_expiring": (
-            "{points} of your {currency} expire on {date}: "
-            "{days_left:|# day|# days} left to use them."
+            "{points} of your {currency} {points:|expires|expire} on {date}: "
+            "{days_left:|# day|# days} left to use {points:|it|them}."
         ),
         "tier_inactive": (
             "You have been inactive for {inactive_days:|# day|# days}: only "
@@ -112,7 +112,7 @@ TEMPLATES_ES: Mapping[str, str] = freeze(
         ),
         "points_expiring": (
             "{points:|# punto|# de tus puntos} {points:|caduca|caducan} el {date:%d/%m/%Y}: "
-            "te {days_left:|queda # día|quedan # días} para usarlos"
+            "te {days_left:|queda # día|quedan # días} para {points:|usarlo|usarlos}"
         ),
         "tier_inactive": (
             "has estado inactivo durante {inactive_days:|# día|# días}, recuerda que sólo "
