@@ -21,12 +21,12 @@ from typing import Any
 
 import attrs
 
-from . import engines, memory, scaling, stores
+from . import engines, memory, parts, scaling, stores
 from .harness import Result, Trial, interleave
 from .workload import actions, cafe_program
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("engine", "stores", "simulate", "history", "members", "sweep", "memory")
+SECTIONS = ("engine", "stores", "simulate", "parts", "history", "members", "sweep", "memory")
 
 
 @attrs.frozen
@@ -207,6 +207,43 @@ def simulate_section(report: Report, sizes: Sizes, directory: str | None) -> Non
             cleanup()
 
 
+def parts_section(report: Report, sizes: Sizes, directory: str | None) -> None:
+    """Each part of a call timed alone over the commits a real run made, and the best
+    ratio the store targets could reach if nothing else cost anything."""
+    program = cafe_program()
+    stream = actions(sizes.actions, sizes.members)
+    for synchronous, count, batch in (
+        ("NORMAL", sizes.normal_sync, None),
+        ("FULL", sizes.full_sync, None),
+        ("NORMAL", sizes.simulate, 1000),
+        ("FULL", sizes.simulate, 1000),
+    ):
+        call = "record" if batch is None else "record_many"
+        title = f"Where {call}'s time goes, SQLite, synchronous={synchronous} ({count:,} actions)"
+        trials, cleanup = parts.parts_trials(stream[:count], program, synchronous, batch, directory)
+        try:
+            results = _run(report, title, trials, sizes.rounds, trials[0].name, agree=False)
+        finally:
+            cleanup()
+        whole, evaluate = results[trials[0].name], results["evaluate"]
+        report.check(whole.check == evaluate.check, f"{title}: {whole.check} != {evaluate.check}")
+        least = sum(results[name].median for name in parts.LEAST)
+        if batch is None:
+            raw = results["raw sqlite3 loop"].median
+            bound = raw / least
+            report.note(title, "best ratio to the raw loop (raw / the parts above)", f"{bound:.2f}")
+        else:
+            bound = evaluate.median / least
+            report.note(
+                title, "best ratio to evaluate (evaluate / the parts above)", f"{bound:.2f}"
+            )
+        report.note(
+            title,
+            "measured ratio",
+            f"{(raw if batch is None else evaluate.median) / whole.median:.2f}",
+        )
+
+
 def history_section(report: Report, sizes: Sizes, directory: str | None) -> None:
     title = "A member's history (SQLite, synchronous=NORMAL)"
     started = time.perf_counter()
@@ -321,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> Report:
         "engine": lambda: engine_section(report, sizes),
         "stores": lambda: stores_section(report, sizes, args.dir, args.postgres),
         "simulate": lambda: simulate_section(report, sizes, args.dir),
+        "parts": lambda: parts_section(report, sizes, args.dir),
         "history": lambda: history_section(report, sizes, args.dir),
         "members": lambda: members_section(report, sizes, files),
         "sweep": lambda: sweep_section(report, sizes, files),

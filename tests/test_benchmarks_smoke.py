@@ -24,6 +24,8 @@ def test_every_benchmark_runs_in_quick_mode_and_the_contenders_agree(
         "record() on SQLite, synchronous=FULL",
         "record() on SQLite, synchronous=NORMAL",
         "simulate into SQLite, synchronous=FULL",
+        "Where record's time goes, SQLite, synchronous=NORMAL",
+        "Where record_many's time goes, SQLite, synchronous=FULL",
         "A member's history",
         "Members in the file",
         "expire(at) with 1% of the members due",
@@ -66,3 +68,29 @@ def test_the_workload_is_the_same_for_the_same_seed() -> None:
         "referral",
     }
     assert len(workload.cafe_program().rules) == 10
+
+
+def test_the_parts_benchmark_replays_exactly_the_writes_of_the_run_it_captured(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.parts import Captured
+
+    import rewardkit as rk
+    from rewardkit.storage.sqlite import SQLiteStore
+
+    program = workload.cafe_program()
+    stream = workload.actions(400, 40)
+    captured = Captured()
+    kit = rk.Rewards(program, store=captured.store(str(tmp_path / "run.db"), "NORMAL"))
+    kit.record_many(stream[:200])
+    for action in stream[200:]:
+        kit.record(action)
+    assert len(captured.units) == len(stream)
+    replayed = SQLiteStore(tmp_path / "replay.db", synchronous="NORMAL")
+    assert captured.replay(replayed._connection()) == len(captured.statements)
+    assert list(replayed.ledgers()) == list(kit.store.ledgers())  # type: ignore[attr-defined]
+    assert all(
+        replayed.receipt("record", a.id) == kit.store.receipt("record", a.id) for a in stream
+    )
+    kit.close()
+    replayed.close()

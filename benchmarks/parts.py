@@ -1,0 +1,211 @@
+"""Where the time of ``record`` and ``record_many`` on SQLite goes: each part timed alone
+over the very commits a real run made, side by side, and the best ratio a target could
+reach if everything else cost nothing.
+
+A real run records the actions into a new file, through a store that keeps what it
+commits: the commit units, and every statement of its write transactions with its
+parameters.  Then, in rounds, alongside the whole call:
+
+- ``evaluate``: the pure engine on the same actions, from new members;
+- encoding the commit units for SQL (the receipt's request and outcome, the state),
+  each lot's text made afresh as on its first commit;
+- hashing their ledger entries (the chain);
+- the write transactions' SQL alone, replayed on a new file with the values encoded in
+  advance;
+- the raw loop of the store comparison (one action per transaction), for ``record``.
+
+The bounds: ``record`` cannot reach more than raw / (evaluate + encoding + hashing +
+SQL alone) of the raw loop, and ``record_many`` not more than evaluate / (evaluate +
+encoding + hashing + SQL alone) of the pure engine, while a commit stores what it
+stores now.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import rewardkit as rk
+from rewardkit.model import Contribution, Lot
+from rewardkit.storage.base import Commit
+from rewardkit.storage.chain import link
+
+from .engines import fold
+from .harness import Trial
+from .stores import RawSQLite, record_all
+
+__all__ = ["LEAST", "Captured", "parts_trials"]
+
+# The parts no call can do without, while a commit stores what it stores now.
+LEAST = ("evaluate", "encoding the commits", "hashing their entries", "their SQL alone")
+
+Statement = tuple[str, str, Any]  # "one" or "many", the SQL, its parameters
+
+
+class _Recording:
+    """A connection that notes every statement of the write transactions run on it."""
+
+    def __init__(self, connection: sqlite3.Connection, into: list[Statement]) -> None:
+        self._connection = connection
+        self._into = into
+        self._writing = False
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        if sql == "BEGIN IMMEDIATE":
+            self._writing = True
+        if self._writing:
+            self._into.append(("one", sql, tuple(parameters)))
+        if sql in ("COMMIT", "ROLLBACK"):
+            self._writing = False
+        return self._connection.execute(sql, parameters)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        rows = [tuple(row) for row in rows]
+        if self._writing:
+            self._into.append(("many", sql, rows))
+        return self._connection.executemany(sql, rows)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
+class Captured:
+    """What a real run committed: its units and its write transactions' statements."""
+
+    def __init__(self) -> None:
+        self.units: list[Commit] = []
+        self.statements: list[Statement] = []
+
+    def store(self, path: str, synchronous: str) -> Any:
+        """A SQLiteStore at ``path`` that keeps its commits here."""
+        from rewardkit.storage.sqlite import SQLiteStore
+
+        captured = self
+
+        class CapturingStore(SQLiteStore):
+            def _connection(self) -> Any:
+                return _Recording(super()._connection(), captured.statements)
+
+            def commit_many(self, units: Sequence[Commit]) -> None:
+                super().commit_many(units)
+                captured.units.extend(units)
+
+        store = CapturingStore(path, synchronous=synchronous)
+        self.statements.clear()  # the schema it made on opening is not a commit
+        return store
+
+    def replay(self, connection: sqlite3.Connection) -> int:
+        """Run the captured statements again on ``connection``; how many there were."""
+        for kind, sql, parameters in self.statements:
+            if kind == "one":
+                connection.execute(sql, parameters).fetchall()
+            else:
+                connection.executemany(sql, parameters)
+        return len(self.statements)
+
+
+def _forget_texts(units: Sequence[Commit]) -> None:
+    """Make every lot's and contribution's JSON text again on its next encoding, as on
+    its first commit (the texts are kept on them once made)."""
+    for unit in units:
+        items: list[Lot | Contribution] = [*unit.state.lots, *unit.state.metric]
+        for item in items:
+            object.__setattr__(item, "_data", None)
+
+
+def parts_trials(
+    actions: Sequence[rk.Action],
+    program: rk.Program,
+    synchronous: str,
+    batch: int | None,
+    directory: str | None = None,
+) -> tuple[list[Trial], Callable[[], None]]:
+    """The whole call and its parts, as trials: ``record`` one action at a time
+    (``batch=None``, with the raw loop) or ``record_many`` in batches of ``batch``."""
+    from rewardkit.storage._sql import encode
+    from rewardkit.storage.sqlite import SQLiteStore
+
+    folder = tempfile.mkdtemp(prefix="rewardkit-bench-", dir=directory)
+    counter = [0]
+    state: dict[str, Any] = {}
+
+    def fresh(name: str) -> str:
+        counter[0] += 1
+        return os.path.join(folder, f"{name}-{counter[0]}.db")
+
+    def record(kit: rk.Rewards) -> int:
+        if batch is None:
+            return record_all(kit, actions)
+        total = 0
+        for start in range(0, len(actions), batch):
+            for result in kit.record_many(actions[start : start + batch]):
+                assert isinstance(result, rk.Outcome), result
+                total += result.points
+        return total
+
+    captured = Captured()
+    real = rk.Rewards(program, store=captured.store(fresh("captured"), synchronous))
+    record(real)
+    real.close()
+    # What the run left (its units and statements, tens of thousands of objects) is kept
+    # out of the garbage collector's walks, which would otherwise slow every trial of the
+    # section by how much of it there is, not by what the trial does.
+    gc.collect()
+    gc.freeze()
+    units = captured.units
+
+    def close() -> None:
+        for key in ("kit", "store", "raw"):
+            item = state.pop(key, None)
+            if item is not None:
+                item.close()
+
+    def setup_whole() -> None:
+        close()
+        state["kit"] = rk.Rewards(
+            program, store=SQLiteStore(fresh("whole"), synchronous=synchronous)
+        )
+
+    def setup_sql() -> None:
+        close()
+        state["store"] = SQLiteStore(fresh("sql"), synchronous=synchronous)
+
+    def setup_raw() -> None:
+        close()
+        state["raw"] = RawSQLite(fresh("raw"), synchronous)
+
+    def sql_alone() -> int:
+        return captured.replay(state["store"]._connection())
+
+    def encoding() -> int:
+        return sum(len(encode(unit).text) for unit in units)
+
+    def hashing() -> int:
+        return sum(len(link(unit.member, None, unit.entries)) for unit in units)
+
+    whole = "record" if batch is None else f"record_many ({batch} per commit)"
+    count = len(actions)
+    trials = [
+        Trial(f"{whole}, whole", lambda: record(state["kit"]), count, setup=setup_whole),
+        Trial("evaluate", lambda: fold(program, actions, {}), count),
+        Trial("encoding the commits", encoding, count, setup=lambda: _forget_texts(units)),
+        Trial("hashing their entries", hashing, count),
+        Trial("their SQL alone", sql_alone, count, setup=setup_sql),
+    ]
+    if batch is None:
+        trials.append(
+            Trial("raw sqlite3 loop", lambda: state["raw"].record_all(actions), count, setup_raw)
+        )
+
+    def cleanup() -> None:
+        gc.unfreeze()
+        close()
+        for name in os.listdir(folder):
+            os.remove(os.path.join(folder, name))
+        os.rmdir(folder)
+
+    return trials, cleanup
