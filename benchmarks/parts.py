@@ -36,7 +36,7 @@ from rewardkit.storage.chain import link
 
 from .engines import fold
 from .harness import Trial
-from .stores import RawSQLite, record_all
+from .stores import RawSQLite, record_all, record_batches
 
 __all__ = ["LEAST", "Captured", "parts_trials"]
 
@@ -138,14 +138,7 @@ def parts_trials(
         return os.path.join(folder, f"{name}-{counter[0]}.db")
 
     def record(kit: rk.Rewards) -> int:
-        if batch is None:
-            return record_all(kit, actions)
-        total = 0
-        for start in range(0, len(actions), batch):
-            for result in kit.record_many(actions[start : start + batch]):
-                assert isinstance(result, rk.Outcome), result
-                total += result.points
-        return total
+        return record_all(kit, actions) if batch is None else record_batches(kit, actions, batch)
 
     captured = Captured()
     real = rk.Rewards(program, store=captured.store(fresh("captured"), synchronous))

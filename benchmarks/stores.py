@@ -20,6 +20,7 @@ __all__ = [
     "RawSQLite",
     "postgres_trials",
     "record_all",
+    "record_batches",
     "sqlite_trials",
 ]
 
@@ -29,6 +30,16 @@ def record_all(kit: rk.Rewards, actions: Sequence[rk.Action]) -> int:
     total = 0
     for action in actions:
         total += kit.record(action).points
+    return total
+
+
+def record_batches(kit: rk.Rewards, actions: Sequence[rk.Action], batch: int) -> int:
+    """Record every action with ``record_many``, ``batch`` at a time; the total points."""
+    total = 0
+    for start in range(0, len(actions), batch):
+        for result in kit.record_many(actions[start : start + batch]):
+            assert isinstance(result, rk.Outcome), result
+            total += result.points
     return total
 
 
@@ -269,13 +280,7 @@ def simulate_trials(
                 os.remove(os.path.join(folder, name))
 
     def simulate() -> int:
-        kit = state["kit"]
-        total = 0
-        for start in range(0, len(actions), batch):
-            for result in kit.record_many(actions[start : start + batch]):
-                assert isinstance(result, rk.Outcome), result
-                total += result.points
-        return total
+        return record_batches(state["kit"], actions, batch)
 
     trials = [
         Trial("rewardkit evaluate (pure)", lambda: fold(program, actions, {}), len(actions)),
