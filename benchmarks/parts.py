@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import rewardkit as rk
-from rewardkit.model import Contribution, Lot
+from rewardkit.model import Contribution, Lot, MemberState
 from rewardkit.storage.base import Commit
 from rewardkit.storage.chain import link
 
@@ -38,10 +38,11 @@ from .engines import fold
 from .harness import Trial
 from .stores import RawSQLite, record_all, record_batches
 
-__all__ = ["LEAST", "Captured", "parts_trials"]
+__all__ = ["LEAST", "TOGETHER", "Captured", "parts_trials", "replay"]
 
 # The parts no call can do without, while a commit stores what it stores now.
 LEAST = ("evaluate", "encoding the commits", "hashing their entries", "their SQL alone")
+TOGETHER = "the four, commit after commit"
 
 Statement = tuple[str, str, Any]  # "one" or "many", the SQL, its parameters
 
@@ -74,11 +75,13 @@ class _Recording:
 
 
 class Captured:
-    """What a real run committed: its units and its write transactions' statements."""
+    """What a real run committed: its units and its write transactions' statements,
+    and each commit's units with its own transaction's statements."""
 
     def __init__(self) -> None:
         self.units: list[Commit] = []
         self.statements: list[Statement] = []
+        self.commits: list[tuple[Sequence[Commit], list[Statement]]] = []
 
     def store(self, path: str, synchronous: str) -> Any:
         """A SQLiteStore at ``path`` that keeps its commits here."""
@@ -91,8 +94,10 @@ class Captured:
                 return _Recording(super()._connection(), captured.statements)
 
             def commit_many(self, units: Sequence[Commit]) -> None:
+                first = len(captured.statements)
                 super().commit_many(units)
                 captured.units.extend(units)
+                captured.commits.append((units, captured.statements[first:]))
 
         store = CapturingStore(path, synchronous=synchronous)
         self.statements.clear()  # the schema it made on opening is not a commit
@@ -100,12 +105,17 @@ class Captured:
 
     def replay(self, connection: sqlite3.Connection) -> int:
         """Run the captured statements again on ``connection``; how many there were."""
-        for kind, sql, parameters in self.statements:
-            if kind == "one":
-                connection.execute(sql, parameters).fetchall()
-            else:
-                connection.executemany(sql, parameters)
-        return len(self.statements)
+        return replay(connection, self.statements)
+
+
+def replay(connection: sqlite3.Connection, statements: Sequence[Statement]) -> int:
+    """Run ``statements`` on ``connection``; how many there were."""
+    for kind, sql, parameters in statements:
+        if kind == "one":
+            connection.execute(sql, parameters).fetchall()
+        else:
+            connection.executemany(sql, parameters)
+    return len(statements)
 
 
 def _forget_texts(units: Sequence[Commit]) -> None:
@@ -180,6 +190,28 @@ def parts_trials(
     def hashing() -> int:
         return sum(len(link(unit.member, None, unit.entries)) for unit in units)
 
+    recorded = {action.id: action for action in actions}
+
+    def together() -> int:
+        """The four parts as a call does them: commit after commit, each evaluating its
+        actions, encoding and hashing its units, then running its transaction."""
+        connection = state["store"]._connection()
+        states: dict[str, MemberState] = {}
+        total = 0
+        for commit_units, statements in captured.commits:
+            for unit in commit_units:
+                if unit.receipt is not None and unit.receipt.operation == "record":
+                    total += fold(program, [recorded[unit.receipt.id]], states)
+            for unit in commit_units:
+                encode(unit)
+                link(unit.member, None, unit.entries)
+            replay(connection, statements)
+        return total
+
+    def setup_together() -> None:
+        setup_sql()
+        _forget_texts(units)
+
     whole = "record" if batch is None else f"record_many ({batch} per commit)"
     count = len(actions)
     trials = [
@@ -188,6 +220,7 @@ def parts_trials(
         Trial("encoding the commits", encoding, count, setup=lambda: _forget_texts(units)),
         Trial("hashing their entries", hashing, count),
         Trial("their SQL alone", sql_alone, count, setup=setup_sql),
+        Trial(TOGETHER, together, count, setup=setup_together),
     ]
     if batch is None:
         trials.append(
