@@ -82,6 +82,8 @@ class Captured:
         self.units: list[Commit] = []
         self.statements: list[Statement] = []
         self.commits: list[tuple[Sequence[Commit], list[Statement]]] = []
+        self.pending: list[Statement] = []  # the statements of the commit under way
+        self.pending_on = False
 
     def store(self, path: str, synchronous: str) -> Any:
         """A SQLiteStore at ``path`` that keeps its commits here."""
@@ -91,17 +93,24 @@ class Captured:
 
         class CapturingStore(SQLiteStore):
             def _connection(self) -> Any:
-                return _Recording(super()._connection(), captured.statements)
+                connection = super()._connection()
+                return (
+                    _Recording(connection, captured.pending) if captured.pending_on else connection
+                )
 
             def commit_many(self, units: Sequence[Commit]) -> None:
-                first = len(captured.statements)
-                super().commit_many(units)
+                # Only what a commit that landed wrote: a refused one (a stale version)
+                # is tried again, and the retry is what the run's work was.
+                captured.pending_on, captured.pending = True, []
+                try:
+                    super().commit_many(units)
+                finally:
+                    captured.pending_on = False
                 captured.units.extend(units)
-                captured.commits.append((units, captured.statements[first:]))
+                captured.statements.extend(captured.pending)
+                captured.commits.append((units, captured.pending))
 
-        store = CapturingStore(path, synchronous=synchronous)
-        self.statements.clear()  # the schema it made on opening is not a commit
-        return store
+        return CapturingStore(path, synchronous=synchronous)
 
     def replay(self, connection: sqlite3.Connection) -> int:
         """Run the captured statements again on ``connection``; how many there were."""
@@ -136,6 +145,8 @@ def parts_trials(
 ) -> tuple[list[Trial], Callable[[], None]]:
     """The whole call and its parts, as trials: ``record`` one action at a time
     (``batch=None``, with the raw loop) or ``record_many`` in batches of ``batch``."""
+    from rewardkit._fastcodec import lot_text
+    from rewardkit.storage._lots import ROWS_FROM
     from rewardkit.storage._sql import encode
     from rewardkit.storage.sqlite import SQLiteStore
 
@@ -184,8 +195,17 @@ def parts_trials(
     def sql_alone() -> int:
         return captured.replay(state["store"]._connection())
 
+    def encode_unit(unit: Commit) -> int:
+        """What a commit encodes: the unit and, when its lots are rows, the text of
+        each lot not encoded yet (written in the store's transaction, made once per lot
+        as in the run)."""
+        size = len(encode(unit).text)
+        if len(unit.state.lots) >= ROWS_FROM:
+            size += sum(map(len, map(lot_text, unit.state.lots)))
+        return size
+
     def encoding() -> int:
-        return sum(len(encode(unit).text) for unit in units)
+        return sum(map(encode_unit, units))
 
     def hashing() -> int:
         return sum(len(link(unit.member, None, unit.entries)) for unit in units)
@@ -203,7 +223,7 @@ def parts_trials(
                 if unit.receipt is not None and unit.receipt.operation == "record":
                     total += fold(program, [recorded[unit.receipt.id]], states)
             for unit in commit_units:
-                encode(unit)
+                encode_unit(unit)
                 link(unit.member, None, unit.entries)
             replay(connection, statements)
         return total

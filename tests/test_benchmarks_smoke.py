@@ -89,6 +89,8 @@ def test_the_parts_benchmark_replays_exactly_the_writes_of_the_run_it_captured(
     replayed = SQLiteStore(tmp_path / "replay.db", synchronous="NORMAL")
     assert captured.replay(replayed._connection()) == len(captured.statements)
     assert list(replayed.ledgers()) == list(kit.store.ledgers())  # type: ignore[attr-defined]
+    members = list(kit.store.members())
+    assert [replayed.chain(m) for m in members] == [kit.store.chain(m) for m in members]
     assert all(
         replayed.receipt("record", a.id) == kit.store.receipt("record", a.id) for a in stream
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -151,3 +152,37 @@ def test_a_scan_while_another_process_writes_reads_each_member_whole(
     assert len(seen) > 12 * 2  # the scans saw the members at several versions
     split = database.query("SELECT count(*) FROM members WHERE split = 1")[0][0]
     assert split > 0  # and members whose lots are rows among them
+
+
+def test_a_scan_goes_on_in_another_thread_while_the_first_one_writes(
+    database: Database,
+) -> None:
+    # Each chunk is read on the connection of the thread reading it: a scan handed to a
+    # worker thread does not borrow the connection its first thread goes on writing with.
+    fill(database)
+    kit = rk.Rewards(saver_programme(), store=database.open())
+    scan = kit.store.ledgers(chunk=1)  # type: ignore[attr-defined]
+    first = next(scan)
+    rest: list[tuple[MemberState, list[Entry]]] = []
+    worker = threading.Thread(target=lambda: rest.extend(scan))
+    worker.start()
+    for n in range(30):
+        kit.record(purchase(5000 + n, START + timedelta(days=200, minutes=n), member="zz-new"))
+    worker.join()
+    scanned = [first, *rest]
+    ids = [state.id for state, _ in scanned]
+    assert ids == sorted(set(ids))  # in order, none twice
+    assert {*MEMBERS, "saver"} <= set(ids)  # none of those there before the scan missed
+    for state, ledger in scanned:
+        assert [entry.seq for entry in ledger] == list(range(state.entries))
+    kit.store.close()
+
+
+@pytest.mark.parametrize("chunk", [0, -1, 2.5, True, "200"])
+def test_a_chunk_that_is_not_a_whole_number_of_members_is_refused_at_once(
+    database: Database, chunk: object
+) -> None:
+    store = database.open()
+    with pytest.raises(rk.StoreError, match=rf"'chunk' must be a whole number .*{chunk!r}"):
+        store.ledgers(chunk=chunk)  # type: ignore[attr-defined]
+    store.close()

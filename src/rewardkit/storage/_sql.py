@@ -11,6 +11,7 @@ import attrs
 
 from .. import _codec
 from .._fastcodec import dumps_outcome, dumps_state, loads_state
+from ..errors import StoreError
 from ..model import CounterChange, Entry, EntryKind, MemberState
 from ..time import micros as utc_micros
 from ._lots import ROWS_FROM
@@ -24,6 +25,7 @@ __all__ = [
     "encode",
     "entry_from_row",
     "entry_row",
+    "ledgers_chunk",
     "member_ledgers",
     "micros",
     "receipt_row",
@@ -72,6 +74,13 @@ def entry_from_row(member: str, row: Sequence[Any]) -> Entry:
 
 
 LEDGERS_CHUNK = 200  # members per read of ``ledgers()``: their ledgers are in memory at once
+
+
+def ledgers_chunk(chunk: object) -> int:
+    """``chunk`` checked: how many members a ``ledgers()`` read takes at a time."""
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise StoreError(f"'chunk' must be a whole number of members >= 1: {chunk!r}")
+    return chunk
 
 
 def member_ledgers(

@@ -63,6 +63,7 @@ from ._sql import (
     encode,
     entry_from_row,
     entry_row,
+    ledgers_chunk,
     member_ledgers,
     micros,
     receipt_row,
@@ -382,6 +383,9 @@ class PostgresStore:
         :func:`rewardkit.analytics.ledgers` reads.  ``chunk`` members at a time, each
         chunk from one snapshot in two queries (the members with their lots, their
         entries) instead of two queries per member; the states read are not kept."""
+        return self._ledgers(ledgers_chunk(chunk))
+
+    def _ledgers(self, chunk: int) -> Iterator[tuple[MemberState, list[Entry]]]:
         after: tuple[str, ...] = ()
         while True:
             with (

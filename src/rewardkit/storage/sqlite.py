@@ -67,6 +67,7 @@ from ._sql import (
     encode,
     entry_from_row,
     entry_row,
+    ledgers_chunk,
     member_ledgers,
     micros,
     receipt_row,
@@ -478,12 +479,17 @@ class SQLiteStore:
     def ledgers(self, chunk: int = LEDGERS_CHUNK) -> Iterator[tuple[MemberState, list[Entry]]]:
         """Every member's committed state with its ledger, in member id order: what
         :func:`rewardkit.analytics.ledgers` reads.  ``chunk`` members at a time, each
-        chunk from one snapshot in three queries (the members, their lots, their entries)
-        instead of two queries per member.  The states read are not kept decoded: a scan
-        of every member would only push the members in use out of the cache."""
-        connection = self._connection()
+        chunk from one snapshot in at most three queries (the members, their lots, their
+        entries) instead of two queries per member.  The states read are not kept decoded:
+        a scan of every member would only push the members in use out of the cache."""
+        return self._ledgers(ledgers_chunk(chunk))
+
+    def _ledgers(self, chunk: int) -> Iterator[tuple[MemberState, list[Entry]]]:
         after: tuple[str, ...] = ()
         while True:
+            # The connection of the thread that reads this chunk: a scan may go on in
+            # another thread, or in a forked child.
+            connection = self._connection()
             with self._errors("read ledgers"), self._transaction(connection, "BEGIN"):
                 rows = connection.execute(
                     "SELECT id, split, state FROM members"
