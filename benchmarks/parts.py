@@ -1,23 +1,23 @@
-"""Where the time of ``record`` and ``record_many`` on SQLite goes: each part timed alone
-over the very commits a real run made, side by side, and the best ratio a target could
-reach if everything else cost nothing.
+"""Where the time of ``record`` and ``record_many`` on SQLite goes: each part timed over
+the very commits a real run made, side by side, and the best ratio a target could reach
+if everything else cost nothing.
 
-A real run records the actions into a new file, through a store that keeps what it
-commits: the commit units, and every statement of its write transactions with its
+A real run records the actions into a new file, through a store that keeps every commit
+that landed: its units, and the statements of its write transaction with their
 parameters.  Then, in rounds, alongside the whole call:
 
 - ``evaluate``: the pure engine on the same actions, from new members;
-- encoding the commit units for SQL (the receipt's request and outcome, the state),
-  each lot's text made afresh as on its first commit;
+- encoding the commit units for SQL (the receipt's request and outcome, the state, the
+  lots kept as rows), each lot's text made afresh as on its first commit;
 - hashing their ledger entries (the chain);
 - the write transactions' SQL alone, replayed on a new file with the values encoded in
   advance;
+- the four together, commit after commit, as a call does them;
 - the raw loop of the store comparison (one action per transaction), for ``record``.
 
-The bounds: ``record`` cannot reach more than raw / (evaluate + encoding + hashing +
-SQL alone) of the raw loop, and ``record_many`` not more than evaluate / (evaluate +
-encoding + hashing + SQL alone) of the pure engine, while a commit stores what it
-stores now.
+The bound: ``record`` cannot reach more than raw / (the four together) of the raw loop,
+and ``record_many`` not more than evaluate / (the four together) of the pure engine,
+while a commit stores what it stores now.
 """
 
 from __future__ import annotations
