@@ -127,13 +127,15 @@ def replay(connection: sqlite3.Connection, statements: Sequence[Statement]) -> i
     return len(statements)
 
 
-def _forget_texts(units: Sequence[Commit]) -> None:
+def _forget_texts(units: Sequence[Commit], keep: frozenset[int] = frozenset()) -> None:
     """Make every lot's and contribution's JSON text again on its next encoding, as on
-    its first commit (the texts are kept on them once made)."""
+    its first commit (the texts are kept on them once made), except the items whose
+    ``id`` is in ``keep`` (made before the timed commits, on a warm file)."""
     for unit in units:
         items: list[Lot | Contribution] = [*unit.state.lots, *unit.state.metric]
         for item in items:
-            object.__setattr__(item, "_data", None)
+            if id(item) not in keep:
+                object.__setattr__(item, "_data", None)
 
 
 def parts_trials(
@@ -142,9 +144,15 @@ def parts_trials(
     synchronous: str,
     batch: int | None,
     directory: str | None = None,
+    warm: int = 0,
 ) -> tuple[list[Trial], Callable[[], None]]:
     """The whole call and its parts, as trials: ``record`` one action at a time
-    (``batch=None``, with the raw loop) or ``record_many`` in batches of ``batch``."""
+    (``batch=None``, with the raw loop) or ``record_many`` in batches of ``batch``.
+
+    ``warm``: the first ``warm`` actions are recorded (or their statements replayed)
+    before every round, untimed, so that the timed ones find a file in its steady state
+    (a write-ahead log already at its working size, checkpoints under way) rather than
+    a new one; only the rest are timed."""
     from rewardkit._fastcodec import lot_text
     from rewardkit.storage._lots import ROWS_FROM
     from rewardkit.storage._sql import encode
@@ -153,24 +161,40 @@ def parts_trials(
     folder = tempfile.mkdtemp(prefix="rewardkit-bench-", dir=directory)
     counter = [0]
     state: dict[str, Any] = {}
+    first, timed = actions[:warm], actions[warm:]
 
     def fresh(name: str) -> str:
         counter[0] += 1
         return os.path.join(folder, f"{name}-{counter[0]}.db")
 
-    def record(kit: rk.Rewards) -> int:
-        return record_all(kit, actions) if batch is None else record_batches(kit, actions, batch)
+    def record(kit: rk.Rewards, some: Sequence[rk.Action]) -> int:
+        return record_all(kit, some) if batch is None else record_batches(kit, some, batch)
 
     captured = Captured()
     real = rk.Rewards(program, store=captured.store(fresh("captured"), synchronous))
-    record(real)
+    record(real, first)
+    warm_commits, warm_statements = len(captured.commits), len(captured.statements)
+    record(real, timed)
     real.close()
     # What the run left (its units and statements, tens of thousands of objects) is kept
     # out of the garbage collector's walks, which would otherwise slow every trial of the
     # section by how much of it there is, not by what the trial does.
     gc.collect()
     gc.freeze()
-    units = captured.units
+    commits = captured.commits[warm_commits:]
+    units = [unit for commit_units, _ in commits for unit in commit_units]
+    statements = captured.statements[warm_statements:]
+    before = captured.statements[:warm_statements]
+    # The members as the warm-up left them, and the lots and contributions it made
+    # (their texts were made then, not by a timed commit).
+    warmed: dict[str, MemberState] = {}
+    fold(program, first, warmed)
+    made_before = frozenset(
+        id(item)
+        for commit_units, _ in captured.commits[:warm_commits]
+        for unit in commit_units
+        for item in (*unit.state.lots, *unit.state.metric)
+    )
 
     def close() -> None:
         for key in ("kit", "store", "raw"):
@@ -183,17 +207,20 @@ def parts_trials(
         state["kit"] = rk.Rewards(
             program, store=SQLiteStore(fresh("whole"), synchronous=synchronous)
         )
+        record(state["kit"], first)
 
     def setup_sql() -> None:
         close()
         state["store"] = SQLiteStore(fresh("sql"), synchronous=synchronous)
+        replay(state["store"]._connection(), before)
 
     def setup_raw() -> None:
         close()
         state["raw"] = RawSQLite(fresh("raw"), synchronous)
+        state["raw"].record_all(first)
 
     def sql_alone() -> int:
-        return captured.replay(state["store"]._connection())
+        return replay(state["store"]._connection(), statements)
 
     def encode_unit(unit: Commit) -> int:
         """What a commit encodes: the unit and, when its lots are rows, the text of
@@ -210,41 +237,44 @@ def parts_trials(
     def hashing() -> int:
         return sum(len(link(unit.member, None, unit.entries)) for unit in units)
 
-    recorded = {action.id: action for action in actions}
+    recorded = {action.id: action for action in timed}
 
     def together() -> int:
         """The four parts as a call does them: commit after commit, each evaluating its
         actions, encoding and hashing its units, then running its transaction."""
         connection = state["store"]._connection()
-        states: dict[str, MemberState] = {}
+        states = dict(warmed)
         total = 0
-        for commit_units, statements in captured.commits:
+        for commit_units, commit_statements in commits:
             for unit in commit_units:
                 if unit.receipt is not None and unit.receipt.operation == "record":
                     total += fold(program, [recorded[unit.receipt.id]], states)
             for unit in commit_units:
                 encode_unit(unit)
                 link(unit.member, None, unit.entries)
-            replay(connection, statements)
+            replay(connection, commit_statements)
         return total
+
+    def forget() -> None:
+        _forget_texts(units, made_before)
 
     def setup_together() -> None:
         setup_sql()
-        _forget_texts(units)
+        forget()
 
     whole = "record" if batch is None else f"record_many ({batch} per commit)"
-    count = len(actions)
+    count = len(timed)
     trials = [
-        Trial(f"{whole}, whole", lambda: record(state["kit"]), count, setup=setup_whole),
-        Trial("evaluate", lambda: fold(program, actions, {}), count),
-        Trial("encoding the commits", encoding, count, setup=lambda: _forget_texts(units)),
+        Trial(f"{whole}, whole", lambda: record(state["kit"], timed), count, setup=setup_whole),
+        Trial("evaluate", lambda: fold(program, timed, dict(warmed)), count),
+        Trial("encoding the commits", encoding, count, setup=forget),
         Trial("hashing their entries", hashing, count),
         Trial("their SQL alone", sql_alone, count, setup=setup_sql),
         Trial(TOGETHER, together, count, setup=setup_together),
     ]
     if batch is None:
         trials.append(
-            Trial("raw sqlite3 loop", lambda: state["raw"].record_all(actions), count, setup_raw)
+            Trial("raw sqlite3 loop", lambda: state["raw"].record_all(timed), count, setup_raw)
         )
 
     def cleanup() -> None:

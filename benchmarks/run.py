@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -21,7 +22,9 @@ from typing import Any
 
 import attrs
 
-from . import engines, memory, parts, scaling, stores
+import rewardkit as rk
+
+from . import engines, memory, pages, parts, scaling, stores
 from .harness import Result, Trial, interleave
 from .workload import actions, cafe_program
 
@@ -43,12 +46,25 @@ class Sizes:
     big_db: int
     sweep_small: int
     memory: int
+    warm: int  # actions recorded, untimed, before the timed ones on a warm file
 
 
 FULL = Sizes(
-    100_000, 10_000, 10_000, 5, 500, 1_500, 10_000, 10_000, 1_000, 1_000_000, 100_000, 100_000
+    100_000,
+    10_000,
+    10_000,
+    5,
+    500,
+    1_500,
+    10_000,
+    10_000,
+    1_000,
+    1_000_000,
+    100_000,
+    100_000,
+    1_500,
 )
-QUICK = Sizes(2_000, 200, 500, 2, 30, 60, 500, 300, 200, 2_000, 1_000, 2_000)
+QUICK = Sizes(2_000, 200, 500, 2, 30, 60, 500, 300, 200, 2_000, 1_000, 2_000, 40)
 
 
 class Report:
@@ -212,15 +228,19 @@ def parts_section(report: Report, sizes: Sizes, directory: str | None) -> None:
     ratio the store targets could reach if nothing else cost anything."""
     program = cafe_program()
     stream = actions(sizes.actions, sizes.members)
-    for synchronous, count, batch in (
-        ("NORMAL", sizes.normal_sync, None),
-        ("FULL", sizes.full_sync, None),
-        ("NORMAL", sizes.simulate, 1000),
-        ("FULL", sizes.simulate, 1000),
+    for synchronous, count, batch, warm in (
+        ("NORMAL", sizes.normal_sync, None, 0),
+        ("FULL", sizes.full_sync, None, 0),
+        ("FULL", sizes.full_sync, None, sizes.warm),
+        ("NORMAL", sizes.simulate, 1000, 0),
+        ("FULL", sizes.simulate, 1000, 0),
     ):
         call = "record" if batch is None else "record_many"
-        title = f"Where {call}'s time goes, SQLite, synchronous={synchronous} ({count:,} actions)"
-        trials, cleanup = parts.parts_trials(stream[:count], program, synchronous, batch, directory)
+        title = f"Where {call}'s time goes, SQLite, synchronous={synchronous} ({count:,} actions"
+        title += f" after {warm:,} on a warm file)" if warm else ")"
+        trials, cleanup = parts.parts_trials(
+            stream[: warm + count], program, synchronous, batch, directory, warm
+        )
         try:
             results = _run(report, title, trials, sizes.rounds, trials[0].name, agree=False)
         finally:
@@ -244,6 +264,41 @@ def parts_section(report: Report, sizes: Sizes, directory: str | None) -> None:
             f"{base.median / together.median:.2f}",
         )
         report.note(title, "measured ratio", f"{base.median / whole.median:.2f}")
+    pages_report(report, stream[: sizes.full_sync], directory)
+
+
+def pages_report(report: Report, stream: Sequence[rk.Action], directory: str | None) -> None:
+    """The pages a commit writes to the log, per table and index: rewardkit's ``record``
+    and the raw loop, over the same actions."""
+    from rewardkit.storage.sqlite import SQLiteStore
+
+    title = f"Pages a commit writes to the write-ahead log ({len(stream):,} actions)"
+    folder = tempfile.mkdtemp(prefix="rewardkit-bench-", dir=directory)
+    try:
+        kit_path, raw_path = os.path.join(folder, "kit.db"), os.path.join(folder, "raw.db")
+
+        def kit() -> pages.Closes:
+            store = SQLiteStore(kit_path, synchronous="NORMAL")
+            store._connection().execute("PRAGMA wal_autocheckpoint=0")
+            rewards = rk.Rewards(cafe_program(), store=store)
+            stores.record_all(rewards, stream)
+            return rewards
+
+        def raw() -> pages.Closes:
+            loop = stores.RawSQLite(raw_path, "NORMAL")
+            loop.connection.execute("PRAGMA wal_autocheckpoint=0")
+            loop.record_all(stream)
+            return loop
+
+        for name, path, run in (
+            ("rewardkit record", kit_path, kit),
+            ("raw sqlite3 loop", raw_path, raw),
+        ):
+            total, owners = pages.pages_per_commit(path, run, len(stream))
+            split = ", ".join(f"{owner} {count:.2f}" for owner, count in owners.items())
+            report.note(title, name, f"{total:.2f} pages per commit ({split})")
+    finally:
+        shutil.rmtree(folder)
 
 
 def history_section(report: Report, sizes: Sizes, directory: str | None) -> None:

@@ -4,6 +4,7 @@ the reference workload's points (no timing is asserted: CI machines are shared).
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ def test_every_benchmark_runs_in_quick_mode_and_the_contenders_agree(
         "simulate into SQLite, synchronous=FULL",
         "Where record's time goes, SQLite, synchronous=NORMAL",
         "Where record_many's time goes, SQLite, synchronous=FULL",
+        "on a warm file)",
+        "Pages a commit writes to the write-ahead log",
         "A member's history",
         "Members in the file",
         "expire(at) with 1% of the members due",
@@ -96,3 +99,38 @@ def test_the_parts_benchmark_replays_exactly_the_writes_of_the_run_it_captured(
     )
     kit.close()
     replayed.close()
+
+
+def test_the_pages_of_each_commit_are_counted_by_their_table_or_index(tmp_path: Path) -> None:
+    from benchmarks.pages import pages_per_commit
+
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("SELECT * FROM dbstat").fetchall()
+    except sqlite3.OperationalError:
+        pytest.skip("this SQLite has no dbstat table")
+    finally:
+        probe.close()
+    path = str(tmp_path / "t.db")
+
+    def run() -> sqlite3.Connection:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        connection.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, w TEXT)")
+        connection.execute("CREATE INDEX t_v ON t(v)")
+        for n in range(5):  # one commit each: the table's page and the index's
+            connection.execute("INSERT INTO t(v) VALUES (?)", (f"v{n}",))
+        connection.execute("BEGIN")
+        connection.executemany(
+            "INSERT INTO t(v, w) VALUES (?, ?)", [(f"w{n}", "x" * 3000) for n in range(3)]
+        )
+        connection.execute("COMMIT")  # new pages: the file's header page is written too
+        return connection
+
+    total, owners = pages_per_commit(path, run, 6)
+    assert owners["t_v"] == 1.0
+    assert owners["t"] > 1.0  # the sixth commit filled new pages of the table
+    assert owners["the file's header page"] == 1 / 6
+    assert total == sum(owners.values())
+    assert not (tmp_path / "t.db-wal").exists()  # closed: the log was checkpointed away
