@@ -123,6 +123,21 @@ def test_the_hand_made_codecs_write_and_read_what_the_converter_does(seed: int) 
     assert {"lots", "metric", "badges", "tickets", "usage", "reversals"} <= seen or seed
 
 
+def test_the_kept_isoformat_text_is_only_ever_its_own_instants() -> None:
+    # Equal instants in other zones are equal datetimes with other texts: the text kept
+    # from the last call is for that very object, never for an equal one.
+    utc = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    madrid = utc.astimezone(ZoneInfo("Europe/Madrid"))
+    assert utc == madrid
+    for _ in range(2):
+        assert _fastcodec.isoformat(utc) == "2026-03-29T01:30:00+00:00"
+        assert _fastcodec.isoformat(utc) == "2026-03-29T01:30:00+00:00"
+        assert _fastcodec.isoformat(madrid) == "2026-03-29T03:30:00+02:00"
+    assert _fastcodec.isoformat(madrid.replace(microsecond=5)) == (
+        "2026-03-29T03:30:00.000005+02:00"
+    )
+
+
 def test_a_state_whose_lots_are_out_of_order_is_put_in_order_by_the_next_call() -> None:
     at = START
     lots = tuple(

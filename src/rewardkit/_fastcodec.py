@@ -32,6 +32,7 @@ __all__ = [
     "data_function",
     "dumps_outcome",
     "dumps_state",
+    "isoformat",
     "loads_lot",
     "loads_state",
     "lot_text",
@@ -45,8 +46,21 @@ _encode = encode_json
 # ---------------------------------------------------------------- to data
 
 
-def _isoformat(value: datetime) -> str:
-    return value.isoformat()
+_last_isoformat: tuple[datetime | None, str] = (None, "")
+
+
+def isoformat(value: datetime) -> str:
+    """``value.isoformat()``.  The text made last is kept with its instant: a commit
+    writes its action's instant many times over (the entries, the events, the lots, the
+    member's activity), and the same object formats alike.  One tuple, read and replaced
+    whole, so threads never see a text with another instant."""
+    global _last_isoformat
+    last = _last_isoformat
+    if value is last[0]:
+        return last[1]
+    text = value.isoformat()
+    _last_isoformat = (value, text)
+    return text
 
 
 def _converter_for(kind: Any, fallback: Convert) -> tuple[str, Convert | None]:
@@ -67,7 +81,7 @@ def _converter_for(kind: Any, fallback: Convert) -> tuple[str, Convert | None]:
     if kind in (str, int, bool, type(None)):
         return "same", None
     if kind is datetime:
-        return "call", _isoformat
+        return "call", isoformat
     if kind is Decimal:
         return "call", str
     if kind is EntryKind:

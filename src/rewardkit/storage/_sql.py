@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from .. import _codec
-from .._fastcodec import dumps_outcome, dumps_state, loads_state
+from .._fastcodec import dumps_outcome, dumps_state, isoformat, loads_state
 from ..errors import StoreError
 from ..model import CounterChange, Entry, EntryKind, MemberState
 from ..time import micros as utc_micros
@@ -42,7 +42,7 @@ def entry_row(member: str, entry: Entry, digest: str) -> tuple[object, ...]:
     return (
         member,
         entry.seq,
-        entry.at.isoformat(),
+        isoformat(entry.at),
         entry.kind.value,
         entry.currency,
         entry.points,
