@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from rewardkit.storage import MemoryStore, Store
+from rewardkit.storage import MemoryStore, Store, _checkpoints
 from rewardkit.storage.postgres import PostgresStore
 from rewardkit.storage.sqlite import SQLiteStore
 from rewardkit.testing.store_contract import StoreContract
@@ -34,6 +34,22 @@ class TestSQLiteStore(StoreContract):
     def reopen_store(self, store: Store) -> Store | None:
         assert isinstance(store, SQLiteStore)
         return SQLiteStore(store.path)
+
+
+class TestSQLiteStoreWithCheckpointsInBackground(TestSQLiteStore):
+    """The same contract with a checkpoint in the store's thread after every commit."""
+
+    @pytest.fixture(autouse=True)
+    def _wake_after_every_commit(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(_checkpoints, "EVERY", 1)
+
+    def make_store(self) -> Store:
+        path = self.tmp_path / f"{uuid4().hex}.db"
+        return SQLiteStore(path, synchronous="NORMAL", checkpoints="background")
+
+    def reopen_store(self, store: Store) -> Store | None:
+        assert isinstance(store, SQLiteStore)
+        return SQLiteStore(store.path, synchronous="NORMAL", checkpoints="background")
 
 
 class TestPostgresStore(StoreContract):

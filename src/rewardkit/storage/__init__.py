@@ -54,12 +54,13 @@ ENVIRONMENT_VARIABLE = "REWARDKIT_STORE"
 def _sqlite_options(url: str, query: dict[str, list[str]]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for name, values in query.items():
-        if name == "synchronous":
-            options["synchronous"] = values[-1]
+        if name in ("synchronous", "checkpoints"):
+            options[name] = values[-1]
             continue
         if name != "timeout":
             raise StoreError(
-                f"unknown SQLite URL option {name!r} in {url!r} (known: timeout, synchronous)"
+                f"unknown SQLite URL option {name!r} in {url!r} "
+                "(known: timeout, synchronous, checkpoints)"
             )
         try:
             options["timeout"] = float(values[-1])
@@ -103,7 +104,9 @@ def open_store(url: str | None = None, *, auto_migrate: bool = True) -> Store:
     """A store from a URL: ``memory://``, ``sqlite:///relative.db``,
     ``sqlite:////absolute/path.db`` (``?timeout=5``: seconds to wait for a write lock;
     ``?synchronous=normal``: commits that survive a crash of the process but not
-    necessarily a power loss, faster than the default ``full``),
+    necessarily a power loss, faster than the default ``full``; ``?checkpoints=background``
+    or ``commit``: where the write-ahead log is copied back into the database, see
+    :class:`~rewardkit.storage.sqlite.SQLiteStore`),
     ``postgresql://user:password@host:5432/database`` (``?schema=NAME``: the tables'
     PostgreSQL schema; other parameters go to libpq).
 
@@ -122,6 +125,7 @@ def open_store(url: str | None = None, *, auto_migrate: bool = True) -> Store:
             timeout=options.get("timeout", 30.0),
             auto_migrate=auto_migrate,
             synchronous=options.get("synchronous", "FULL"),
+            checkpoints=options.get("checkpoints", "commit"),
         )
     from .postgres import PostgresStore
 

@@ -9,6 +9,15 @@ suite in :mod:`rewardkit.testing.store_contract` proves it.  Durability and conc
   wait for the disk: still atomic and consistent, and nothing is lost if the process
   crashes, but a power loss or an OS crash may lose the last commits.  It is several
   times faster per commit; see ``docs/performance.md``.
+* Checkpoints (copying the write-ahead log back into the database file) run, with
+  ``checkpoints="commit"``, inside the commit that takes the log past 1,000 pages, as
+  SQLite does by default: one call in a hundred or so then takes 10-50 ms on a file in
+  use (the default).  With ``checkpoints="background"`` a thread of the store's runs
+  them instead (``rewardkit.storage._checkpoints``), and calls never wait for one: with
+  ``synchronous="NORMAL"`` calls are faster on average too; with ``"FULL"`` the tail is
+  shorter but the average a little slower (the thread's ``fsync`` of the database file
+  and the commits' of the log wait on each other).  See ``docs/performance.md``,
+  "Latency".
 * Every write is one ``BEGIN IMMEDIATE`` transaction: the write lock is taken before
   the version, receipt and counter checks, so two processes (or threads) can never
   both pass the checks, and ``busy_timeout`` (``timeout``) makes a writer wait for the
@@ -47,6 +56,7 @@ from typing import Any
 from .. import _codec
 from ..errors import StoreError
 from ..model import Entry, Lot, MemberState, Outcome, blank_state
+from ._checkpoints import BACKSTOP, MODES, Checkpointer
 from ._lots import keep_as_rows, lot_writes
 from ._schema import (
     SCHEMA_VERSION,
@@ -133,6 +143,17 @@ def _synchronous(value: object) -> str:
     return str(setting)
 
 
+def _checkpoints(value: object) -> str:
+    setting = value.lower() if isinstance(value, str) else value
+    if setting not in MODES:
+        raise StoreError(
+            "'checkpoints' must be 'commit' (the commit that fills the write-ahead log "
+            "copies it back into the database) or 'background' (a thread of the store's "
+            f"does, so that no call waits for it): got {value!r}"
+        )
+    return str(setting)
+
+
 class _Transaction:
     """A connection in a transaction, as the shared migration code sees it."""
 
@@ -167,9 +188,11 @@ class SQLiteStore:
         auto_migrate: bool = True,
         synchronous: str = "FULL",
         cache_size: int = 10_000,
+        checkpoints: str = "commit",
     ) -> None:
         self._path = os.fspath(path)
         self._synchronous = _synchronous(synchronous)
+        self._checkpoints = _checkpoints(checkpoints)
         if self._path in ("", ":memory:") or self._path.startswith("file:"):
             raise StoreError(
                 f"SQLiteStore needs a file path, not {self._path!r}: use MemoryStore for an "
@@ -186,6 +209,10 @@ class SQLiteStore:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise StoreError(f"'cache_size' must be a number of members >= 0: {cache_size!r}")
         self._cache_size = cache_size
+        self._checkpointer: Checkpointer | None = None
+        if self._checkpoints == "background":
+            self._checkpointer = Checkpointer(self._path, self._synchronous, self._timeout)
+            weakref.finalize(self, self._checkpointer.close)  # a store dropped unclosed
         self._states: dict[str, Snapshot] = {}  # member -> the last state seen, by version
         self.migrated: MigrationReport | None = None  # what opening it applied, if anything
         try:
@@ -225,7 +252,12 @@ class SQLiteStore:
 
     @property
     def url(self) -> str:
-        query = "" if self._synchronous == "FULL" else f"?synchronous={self._synchronous.lower()}"
+        options = []
+        if self._synchronous != "FULL":
+            options.append(f"synchronous={self._synchronous.lower()}")
+        if self._checkpoints != "commit":
+            options.append(f"checkpoints={self._checkpoints}")
+        query = "?" + "&".join(options) if options else ""
         return f"sqlite:///{self._path}{query}"
 
     @property
@@ -358,6 +390,8 @@ class SQLiteStore:
         with self._errors("commit"), self._transaction(connection):
             for unit, values in zip(units, encoded, strict=True):
                 self._apply(connection, unit, values, written)
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
         for unit in units:  # committed: each member is now at the version after its units
             self._keep(Snapshot(unit.state, unit.expected_version + 1))
 
@@ -467,6 +501,8 @@ class SQLiteStore:
             ).fetchone():
                 raise DuplicateReceipt(row[0], row[1])
             connection.execute(_INSERT_RECEIPT, (*row, 0))
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def history(self, member: str) -> list[Entry]:
         rows = self._read_all(
@@ -552,6 +588,8 @@ class SQLiteStore:
 
     def close(self) -> None:
         """Close every connection this store opened in this process (idempotent)."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         with self._guard:
             self._closed = True
             holders = [h for h in self._open if h.pid == os.getpid()]
@@ -595,6 +633,8 @@ class SQLiteStore:
                 connection.execute(f"PRAGMA synchronous={self._synchronous}")
                 connection.execute("PRAGMA cache_size=-65536")  # KiB: 64 MiB at most
                 connection.execute("PRAGMA mmap_size=1073741824")
+                if self._checkpointer is not None:
+                    connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP}")
             except BaseException:
                 connection.close()
                 raise
