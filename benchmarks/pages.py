@@ -17,6 +17,7 @@ import struct
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 __all__ = ["FRAME_HEADER", "WAL_HEADER", "Closes", "commits_in_wal", "pages_per_commit"]
@@ -30,12 +31,19 @@ class Closes(Protocol):
 
 
 def commits_in_wal(data: bytes) -> list[list[int]]:
-    """The page numbers of each commit's frames, in order, from a log's bytes."""
+    """The page numbers of each commit's frames, in order, from a log's bytes.  Frames
+    whose salts are not the header's are left over from before the log last restarted:
+    the log ends at the first of them."""
+    if len(data) < WAL_HEADER:
+        return []
     (page_size,) = struct.unpack(">I", data[8:12])
+    salts = data[16:24]
     commits: list[list[int]] = []
     pages: list[int] = []
     offset = WAL_HEADER
     while offset + FRAME_HEADER + page_size <= len(data):
+        if data[offset + 8 : offset + 16] != salts:
+            break
         page, size_after = struct.unpack(">II", data[offset : offset + 8])
         pages.append(page)
         if size_after:  # a commit's last frame carries the database's size after it
@@ -77,11 +85,14 @@ def pages_per_commit(
     whose)."""
     writer = run()
     try:
-        with open(path + "-wal", "rb") as log:
-            commits = commits_in_wal(log.read())[-last:]
+        log = Path(path + "-wal")
+        every = commits_in_wal(log.read_bytes() if log.exists() else b"")
+        if len(every) < last:
+            raise ValueError(f"the log holds {len(every)} commits, not the last {last}")
         owners = _owners(path)
     finally:
         writer.close()
+    commits = every[-last:]
     counts: Counter[str] = Counter()
     for pages in commits:
         counts.update(owners.get(page, f"page {page}") for page in pages)

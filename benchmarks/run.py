@@ -24,12 +24,22 @@ import attrs
 
 import rewardkit as rk
 
-from . import engines, memory, pages, parts, scaling, stores
+from . import engines, latency, memory, pages, parts, scaling, stores
 from .harness import Result, Trial, interleave
 from .workload import actions, cafe_program
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("engine", "stores", "simulate", "parts", "history", "members", "sweep", "memory")
+SECTIONS = (
+    "engine",
+    "stores",
+    "simulate",
+    "parts",
+    "latency",
+    "history",
+    "members",
+    "sweep",
+    "memory",
+)
 
 
 @attrs.frozen
@@ -47,6 +57,7 @@ class Sizes:
     sweep_small: int
     memory: int
     warm: int  # actions recorded, untimed, before the timed ones on a warm file
+    latency: int  # calls timed one by one after the whole workload's history
 
 
 FULL = Sizes(
@@ -63,8 +74,9 @@ FULL = Sizes(
     100_000,
     100_000,
     1_500,
+    4_000,
 )
-QUICK = Sizes(2_000, 200, 500, 2, 30, 60, 500, 300, 200, 2_000, 1_000, 2_000, 40)
+QUICK = Sizes(2_000, 200, 500, 2, 30, 60, 500, 300, 200, 2_000, 1_000, 2_000, 40, 100)
 
 
 class Report:
@@ -301,6 +313,54 @@ def pages_report(report: Report, stream: Sequence[rk.Action], directory: str | N
         shutil.rmtree(folder)
 
 
+def latency_section(report: Report, sizes: Sizes, directory: str | None) -> None:
+    """Single calls on a store in use, by percentile, against the raw loop's."""
+    program = cafe_program()
+    stream = actions(sizes.actions + sizes.latency, sizes.members)
+    history, timed = stream[: sizes.actions], stream[sizes.actions :]
+    members = sorted({action.member for action in history})
+    background = "background"
+    contenders = [
+        latency.rewardkit_contender(program, members, "NORMAL"),
+        latency.rewardkit_contender(program, members, "NORMAL", checkpoints=background),
+        latency.rewardkit_contender(program, members, "NORMAL", cache_size=sizes.members // 10),
+        latency.raw_contender("NORMAL"),
+        latency.rewardkit_contender(program, members, "FULL"),
+        latency.rewardkit_contender(program, members, "FULL", checkpoints=background),
+        latency.raw_contender("FULL"),
+    ]
+    title = (
+        f"Latency of single record() calls (SQLite: {len(history):,} actions of "
+        f"{len(members):,} members before, {len(timed):,} timed)"
+    )
+    found = latency.latencies(program, history, timed, contenders, directory)
+    report.head(title)
+    print("| contender | mean µs | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | over 10 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    rows = {}
+    for one in found:
+        row = [sum(one.calls) / len(one.calls) * 1e6]
+        row += [one.at(f) * 1e6 for f in (0.5, 0.9, 0.99, 0.999, 1.0)]
+        row += [one.over(0.010)]
+        rows[one.name] = row
+        cells = " | ".join(f"{value:,.0f}" for value in row)
+        print(f"| {one.name} | {cells} |")
+    report.sections.setdefault(title, {})["rows"] = rows
+    # A collection walks every object of the process (here every contender's kept
+    # states), so it is reported for the run, not put down to the call it fell in.
+    for generation in (1, 2):
+        pauses = [p for one in found for g, p in one.pauses if g == generation]
+        report.note(
+            title,
+            f"garbage collections of generation {generation} during the timed calls",
+            f"{len(pauses)}, the longest {max(pauses, default=0) * 1e3:,.1f} ms",
+        )
+    report.check(
+        len({one.points for one in found}) == 1,
+        f"{title}: the contenders earned {[one.points for one in found]}",
+    )
+
+
 def history_section(report: Report, sizes: Sizes, directory: str | None) -> None:
     title = "A member's history (SQLite, synchronous=NORMAL)"
     started = time.perf_counter()
@@ -416,6 +476,7 @@ def main(argv: Sequence[str] | None = None) -> Report:
         "stores": lambda: stores_section(report, sizes, args.dir, args.postgres),
         "simulate": lambda: simulate_section(report, sizes, args.dir),
         "parts": lambda: parts_section(report, sizes, args.dir),
+        "latency": lambda: latency_section(report, sizes, args.dir),
         "history": lambda: history_section(report, sizes, args.dir),
         "members": lambda: members_section(report, sizes, files),
         "sweep": lambda: sweep_section(report, sizes, files),

@@ -29,6 +29,7 @@ def test_every_benchmark_runs_in_quick_mode_and_the_contenders_agree(
         "Where record_many's time goes, SQLite, synchronous=FULL",
         "on a warm file)",
         "Pages a commit writes to the write-ahead log",
+        "Latency of single record() calls",
         "A member's history",
         "Members in the file",
         "expire(at) with 1% of the members due",
@@ -134,3 +135,28 @@ def test_the_pages_of_each_commit_are_counted_by_their_table_or_index(tmp_path: 
     assert owners["the file's header page"] == 1 / 6
     assert total == sum(owners.values())
     assert not (tmp_path / "t.db-wal").exists()  # closed: the log was checkpointed away
+    with pytest.raises(ValueError, match="the log holds 0 commits, not the last 1"):
+        pages_per_commit(str(tmp_path / "empty.db"), lambda: _empty(tmp_path / "empty.db"), 1)
+
+
+def _empty(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    return connection
+
+
+def test_frames_left_from_before_the_log_restarted_are_not_counted(tmp_path: Path) -> None:
+    from benchmarks.pages import commits_in_wal
+
+    path = tmp_path / "restarted.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    connection.execute("CREATE TABLE t(v TEXT)")
+    for n in range(20):
+        connection.execute("INSERT INTO t VALUES (?)", (str(n),))
+    connection.execute("PRAGMA wal_checkpoint")
+    connection.execute("INSERT INTO t VALUES ('after')")  # the log restarts: one commit
+    log = (tmp_path / "restarted.db-wal").read_bytes()
+    connection.close()
+    assert len(commits_in_wal(log)) == 1
