@@ -191,3 +191,36 @@ def test_forks_while_the_thread_checkpoints_never_leave_a_child_hanging(
     assert store._checkpointer is not None and store._checkpointer.runs > 0
     assert kit.balance("m1") == 12 + 12  # visit 1 of each parent round and of each child
     kit.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_two_threads_forking_at_once_leave_no_lock_held(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "twice.db", synchronous="NORMAL", checkpoints="background")
+    kit = rk.Rewards(PROGRAM, store=store)
+    visits(kit, _checkpoints.EVERY)
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    checkpointer._in_sqlite.acquire()  # as if the thread were checkpointing
+    children: list[int] = []
+
+    def fork() -> None:
+        child = os.fork()
+        if child == 0:
+            os._exit(0)
+        children.append(child)
+
+    forkers = [threading.Thread(target=fork) for _ in range(2)]
+    for forker in forkers:
+        forker.start()
+    time.sleep(0.3)  # both are waiting in the fork hooks for the checkpoint to end
+    checkpointer._in_sqlite.release()
+    for forker in forkers:
+        forker.join(timeout=30)
+    for child in children:
+        os.waitpid(child, 0)
+    assert len(children) == 2
+    assert not checkpointer._in_sqlite.locked()
+    closing = threading.Thread(target=kit.close)
+    closing.start()
+    closing.join(timeout=30)
+    assert not closing.is_alive()

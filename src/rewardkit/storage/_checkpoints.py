@@ -20,6 +20,7 @@ import os
 import sqlite3
 import threading
 import weakref
+from urllib.parse import quote
 
 __all__ = ["BACKSTOP", "EVERY", "MODES", "Checkpointer"]
 
@@ -54,7 +55,8 @@ class Checkpointer:
         # first call, so a fork waits for the checkpoint under way.
         self._in_sqlite = threading.Lock()
         self.runs = 0  # checkpoints the thread ran, in this process (for tests)
-        _ALL.add(self)
+        with _FORK_LOCK:  # not while a fork holds the checkpointers still
+            _ALL.add(self)
 
     def committed(self) -> None:
         """A commit landed: every :data:`EVERY` of them, wake the thread."""
@@ -77,14 +79,20 @@ class Checkpointer:
         self._wake.set()
 
     def _run(self, wake: threading.Event) -> None:
+        # mode=rw: a file removed meanwhile is not made again, empty, by this thread
+        where = f"file:{quote(os.path.abspath(self._path))}?mode=rw"
         with self._in_sqlite:
             try:
                 connection = sqlite3.connect(
-                    self._path, timeout=self._timeout, isolation_level=None
+                    where, uri=True, timeout=self._timeout, isolation_level=None
                 )
-                connection.execute(f"PRAGMA synchronous={self._synchronous}")
             except sqlite3.Error:
                 return  # the commits' own checkpoints at BACKSTOP pages go on
+            try:
+                connection.execute(f"PRAGMA synchronous={self._synchronous}")
+            except sqlite3.Error:
+                connection.close()
+                return
         try:
             while True:
                 wake.wait()
@@ -110,6 +118,13 @@ class Checkpointer:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
+    def stop(self) -> None:
+        """Tell the thread to stop, without waiting for it or taking a lock: what a
+        finalizer may do, on whatever thread the garbage collector runs it (even one
+        holding a fork's locks)."""
+        self._closed = True
+        self._wake.set()
+
     def _forked(self) -> None:
         """In a new child process: the parent's thread and locks are not this one's."""
         self._guard = threading.Lock()
@@ -121,9 +136,11 @@ class Checkpointer:
 
 _ALL: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
 _FORKING: list[Checkpointer] = []  # the checkpointers held still while os.fork() runs
+_FORK_LOCK = threading.Lock()  # one fork at a time, and no new checkpointer during one
 
 
 def _before_fork() -> None:
+    _FORK_LOCK.acquire()
     _FORKING[:] = list(_ALL)
     for checkpointer in _FORKING:
         checkpointer._in_sqlite.acquire()
@@ -133,10 +150,13 @@ def _after_fork_in_parent() -> None:
     for checkpointer in _FORKING:
         checkpointer._in_sqlite.release()
     _FORKING.clear()
+    _FORK_LOCK.release()
 
 
 def _after_fork_in_child() -> None:
-    for checkpointer in _FORKING:
+    global _FORK_LOCK
+    _FORK_LOCK = threading.Lock()
+    for checkpointer in list(_ALL):  # the child has one thread: nothing adds to _ALL now
         checkpointer._forked()
     _FORKING.clear()
 

@@ -212,7 +212,7 @@ class SQLiteStore:
         self._checkpointer: Checkpointer | None = None
         if self._checkpoints == "background":
             self._checkpointer = Checkpointer(self._path, self._synchronous, self._timeout)
-            weakref.finalize(self, self._checkpointer.close)  # a store dropped unclosed
+            weakref.finalize(self, self._checkpointer.stop)  # a store dropped unclosed
         self._states: dict[str, Snapshot] = {}  # member -> the last state seen, by version
         self.migrated: MigrationReport | None = None  # what opening it applied, if anything
         try:
