@@ -26,7 +26,8 @@ import gc
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import rewardkit as rk
@@ -92,11 +93,14 @@ class Captured:
         captured = self
 
         class CapturingStore(SQLiteStore):
-            def _connection(self) -> Any:
-                connection = super()._connection()
-                return (
-                    _Recording(connection, captured.pending) if captured.pending_on else connection
-                )
+            @contextmanager
+            def _using(self) -> Iterator[Any]:
+                with super()._using() as connection:
+                    yield (
+                        _Recording(connection, captured.pending)
+                        if captured.pending_on
+                        else connection
+                    )
 
             def commit_many(self, units: Sequence[Commit]) -> None:
                 # Only what a commit that landed wrote: a refused one (a stale version)

@@ -437,3 +437,51 @@ def test_sqlite_url_takes_a_timeout_option(tmp_path: Path) -> None:
         store.close()
     with pytest.raises(StoreError, match="unknown SQLite URL option 'tiemout'"):
         open_store(f"sqlite:///{tmp_path / 'a.db'}?tiemout=2")
+
+
+_CLOSE_WHILE_RECORDING = """
+import random, sys, threading, time
+from datetime import UTC, datetime, timedelta
+import rewardkit as rk
+from rewardkit.errors import StoreError
+from rewardkit.storage.sqlite import SQLiteStore
+
+program = rk.Program(name="Café", rules=[rk.fixed("visit", on="visit", points=1)])
+start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+refused = []
+for round in range(25):
+    kit = rk.Rewards(program, store=SQLiteStore(f"{sys.argv[1]}/{round}.db", synchronous="NORMAL"))
+
+    def visits(k: int) -> None:
+        try:
+            for n in range(200):
+                at = start + timedelta(minutes=n)
+                kit.record(rk.Action(id=f"{k}-{n}", member=f"m{n % 37}", kind="visit", at=at))
+        except StoreError as error:
+            refused.append(str(error))
+
+    threads = [threading.Thread(target=visits, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(random.random() * 0.05)
+    kit.close()
+    for thread in threads:
+        thread.join()
+assert refused and all("closed" in error for error in refused), refused[:3]
+print("ok")
+"""
+
+
+def test_closing_while_other_threads_record_refuses_them_and_never_crashes(
+    tmp_path: Path,
+) -> None:
+    # close() used to close the other threads' connections under their running
+    # statements: the interpreter died of a segmentation fault (so: a process of its own).
+    ran = subprocess.run(
+        [sys.executable, "-c", _CLOSE_WHILE_RECORDING, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.strip() == "ok"

@@ -29,8 +29,10 @@ suite in :mod:`rewardkit.testing.store_contract` proves it.  Durability and conc
 * One connection per thread (``threading.local``): threads of one process read in
   parallel and wait for the write lock independently, each within its own timeout,
   which one lock-guarded connection could not give.  A connection dies with its
-  thread; ``close()`` closes those still alive.  A process forked after using the
-  store opens its own connections (SQLite connections must not cross a fork).
+  thread; ``close()`` closes those still alive, at once if idle, or else its thread
+  does once the statements it is running are done (never under them).  A process
+  forked after using the store opens its own connections (SQLite connections must not
+  cross a fork).
 
 ``":memory:"`` is refused: each connection would see its own empty database.  Use
 :class:`~rewardkit.storage.memory.MemoryStore`, or a file in a temporary directory.
@@ -168,13 +170,21 @@ class _Transaction:
 
 
 class _Connection:
-    """A connection and the process that opened it (weak-referenceable, unlike sqlite3's)."""
+    """A connection and the process that opened it (weak-referenceable, unlike sqlite3's).
 
-    __slots__ = ("__weakref__", "connection", "pid")
+    Its thread holds ``lock`` while it runs statements on it (:meth:`SQLiteStore._using`),
+    so that ``close()`` from another thread never closes it under a running statement:
+    ``close()`` marks it ``closed``, and closes it at once only if it is idle; otherwise
+    its thread closes it when its statements are done."""
+
+    __slots__ = ("__weakref__", "closed", "connection", "depth", "lock", "pid")
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
         self.pid = os.getpid()
+        self.lock = threading.RLock()
+        self.depth = 0  # how many _using() blocks of its thread are open on it
+        self.closed = False
 
 
 class SQLiteStore:
@@ -284,8 +294,11 @@ class SQLiteStore:
         if not row[1]:
             return self._keep(Snapshot(decode_state(row[2]), row[0]))
         # Its lots are rows: the state and they are read in one transaction (a snapshot).
-        connection = self._connection()
-        with self._errors("load a member"), self._transaction(connection, "BEGIN"):
+        with (
+            self._using() as connection,
+            self._errors("load a member"),
+            self._transaction(connection, "BEGIN"),
+        ):
             row = connection.execute(
                 "SELECT version, split, state FROM members WHERE id = ?", (member,)
             ).fetchone()
@@ -336,10 +349,13 @@ class SQLiteStore:
     def load_many(self, members: Sequence[str]) -> dict[str, Snapshot]:
         """Several members at once (one query per 500): what batches read first."""
         found: dict[str, Snapshot] = {}
-        connection = self._connection()
         for start in range(0, len(members), _CHUNK):
             chunk = members[start : start + _CHUNK]
-            with self._errors("load members"), self._transaction(connection, "BEGIN"):
+            with (
+                self._using() as connection,
+                self._errors("load members"),
+                self._transaction(connection, "BEGIN"),
+            ):
                 rows = connection.execute(
                     "SELECT id, version, split, state FROM members WHERE id IN "
                     f"({', '.join('?' * len(chunk))})",
@@ -385,9 +401,8 @@ class SQLiteStore:
         appear several times): what ``simulate`` and ``Rewards.record_many`` use, so a
         batch pays for one commit to disk, not one per action."""
         encoded = [encode(unit) for unit in units]  # before taking the write lock
-        connection = self._connection()
         written: dict[str, Snapshot] = {}  # what this transaction made of each member so far
-        with self._errors("commit"), self._transaction(connection):
+        with self._using() as connection, self._errors("commit"), self._transaction(connection):
             for unit, values in zip(units, encoded, strict=True):
                 self._apply(connection, unit, values, written)
         if self._checkpointer is not None:
@@ -494,8 +509,11 @@ class SQLiteStore:
 
     def record(self, receipt: Receipt) -> None:
         row = receipt_row(receipt)
-        connection = self._connection()
-        with self._errors("record a receipt"), self._transaction(connection):
+        with (
+            self._using() as connection,
+            self._errors("record a receipt"),
+            self._transaction(connection),
+        ):
             if connection.execute(
                 "SELECT 1 FROM receipts WHERE operation = ? AND id = ?", row[:2]
             ).fetchone():
@@ -525,8 +543,11 @@ class SQLiteStore:
         while True:
             # The connection of the thread that reads this chunk: a scan may go on in
             # another thread, or in a forked child.
-            connection = self._connection()
-            with self._errors("read ledgers"), self._transaction(connection, "BEGIN"):
+            with (
+                self._using() as connection,
+                self._errors("read ledgers"),
+                self._transaction(connection, "BEGIN"),
+            ):
                 rows = connection.execute(
                     "SELECT id, split, state FROM members"
                     f"{' WHERE id > ?' if after else ''} ORDER BY id LIMIT ?",
@@ -552,8 +573,11 @@ class SQLiteStore:
             after = (rows[-1][0],)
 
     def chain(self, member: str) -> Chain:
-        connection = self._connection()
-        with self._errors("read a ledger"), self._transaction(connection, "BEGIN"):
+        with (
+            self._using() as connection,
+            self._errors("read a ledger"),
+            self._transaction(connection, "BEGIN"),
+        ):
             row = connection.execute("SELECT head FROM members WHERE id = ?", (member,)).fetchone()
             rows = connection.execute(
                 f"SELECT {ENTRY_COLUMNS}, hash FROM entries WHERE member = ? ORDER BY seq",
@@ -595,7 +619,13 @@ class SQLiteStore:
             holders = [h for h in self._open if h.pid == os.getpid()]
             self._open.clear()
         for holder in holders:
-            holder.connection.close()
+            holder.closed = True  # seen by its thread when its statements are done
+            if holder.lock.acquire(blocking=False):  # idle (or in use by this thread)
+                try:
+                    if holder.depth == 0:
+                        holder.connection.close()
+                finally:
+                    holder.lock.release()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -609,11 +639,32 @@ class SQLiteStore:
     # ------------------------------------------------------------------ internals
 
     def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        return self._holder().connection
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, held while the block runs statements on it: a
+        ``close()`` from another thread meanwhile leaves it to this thread to close
+        when the block ends."""
+        holder = self._holder()
+        with holder.lock:
+            if holder.closed:
+                raise StoreError(f"{self!r} is closed")
+            holder.depth += 1
+            try:
+                yield holder.connection
+            finally:
+                holder.depth -= 1
+                if holder.closed and holder.depth == 0:
+                    holder.connection.close()
+
+    def _holder(self) -> _Connection:
         if self._closed:
             raise StoreError(f"{self!r} is closed")
         holder: _Connection | None = getattr(self._local, "holder", None)
         if holder is not None and holder.pid == os.getpid():
-            return holder.connection
+            return holder
         if holder is not None:
             self._inherited.append(holder)
         with self._errors("open"):
@@ -642,7 +693,7 @@ class SQLiteStore:
         with self._guard:
             self._open.add(holder)
         self._local.holder = holder
-        return connection
+        return holder
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -692,13 +743,11 @@ class SQLiteStore:
         return 0 if row is None else int(row[0])
 
     def _read_one(self, doing: str, sql: str, *parameters: object) -> Any:
-        connection = self._connection()
-        with self._errors(doing):
+        with self._using() as connection, self._errors(doing):
             return connection.execute(sql, parameters).fetchone()
 
     def _read_all(self, doing: str, sql: str, *parameters: object) -> list[Any]:
-        connection = self._connection()
-        with self._errors(doing):
+        with self._using() as connection, self._errors(doing):
             return connection.execute(sql, parameters).fetchall()
 
 
