@@ -467,7 +467,7 @@ for round in range(25):
     kit.close()
     for thread in threads:
         thread.join()
-assert refused and all("closed" in error for error in refused), refused[:3]
+assert refused and all(error.endswith(" is closed") for error in refused), refused[:3]
 print("ok")
 """
 
@@ -485,3 +485,50 @@ def test_closing_while_other_threads_record_refuses_them_and_never_crashes(
     )
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.strip() == "ok"
+
+
+def test_a_thread_opening_its_connection_while_the_store_closes_is_refused(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(path)
+    opening, may_open, done = threading.Event(), threading.Event(), threading.Event()
+    real_connect = sqlite3.connect
+
+    def slow_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        if threading.current_thread().name == "late":
+            opening.set()
+            may_open.wait(10)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr("rewardkit.storage.sqlite.sqlite3.connect", slow_connect)
+    outcome: list[object] = []
+
+    def late_read() -> None:
+        try:
+            outcome.append(store.counter("stock"))
+        except StoreError as error:
+            outcome.append(error)
+        done.wait(10)  # alive, with whatever connection it kept, until looked at
+
+    late = threading.Thread(target=late_read, name="late")
+    late.start()
+    try:
+        assert opening.wait(10)
+        store.close()  # while the late thread is opening its first connection
+        may_open.set()
+        assert eventually_true(lambda: len(outcome) == 1)
+        assert isinstance(outcome[0], StoreError), outcome
+        assert str(outcome[0]).endswith(" is closed")
+        assert not store._open  # no connection left open that close() never saw
+    finally:
+        done.set()
+        late.join(10)
+
+
+def eventually_true(condition: Any, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

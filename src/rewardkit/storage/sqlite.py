@@ -611,7 +611,11 @@ class SQLiteStore:
         return iter([row[0] for row in rows])
 
     def close(self) -> None:
-        """Close every connection this store opened in this process (idempotent)."""
+        """Close every connection this store opened in this process (idempotent).
+
+        A connection another thread is running statements on is closed by that thread
+        when they are done: ``close()`` does not wait for them (a commit under way may
+        still land after it returns), and every later call is a ``StoreError``."""
         if self._checkpointer is not None:
             self._checkpointer.close()
         with self._guard:
@@ -651,8 +655,8 @@ class SQLiteStore:
         with holder.lock:
             if holder.closed:
                 raise StoreError(f"{self!r} is closed")
-            holder.depth += 1
             try:
+                holder.depth += 1
                 yield holder.connection
             finally:
                 holder.depth -= 1
@@ -691,9 +695,12 @@ class SQLiteStore:
                 raise
         holder = _Connection(connection)
         with self._guard:
-            self._open.add(holder)
-        self._local.holder = holder
-        return holder
+            if not self._closed:
+                self._open.add(holder)
+                self._local.holder = holder
+                return holder
+        connection.close()  # close() came while it was opening: it would never see it
+        raise StoreError(f"{self!r} is closed")
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
