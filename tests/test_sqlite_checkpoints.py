@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import rewardkit as rk
 from rewardkit.errors import StoreError
 from rewardkit.storage import _checkpoints, open_store
 from rewardkit.storage.sqlite import SQLiteStore
+
+from ._waiting import eventually
 
 PROGRAM = rk.Program(name="Café", rules=[rk.fixed("visit", on="visit", points=1)])
 START = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -36,15 +37,6 @@ def visits(kit: rk.Rewards, count: int, prefix: str = "v") -> None:
 
 def checkpoint_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("rewardkit checkpoints")]
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_checkpoints_run_in_the_commit_unless_asked_for_the_thread(tmp_path: Path) -> None:

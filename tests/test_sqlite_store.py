@@ -23,6 +23,8 @@ from rewardkit.storage.chain import link
 from rewardkit.storage.sqlite import SCHEMA_VERSION, SQLiteStore
 from rewardkit.testing.store_contract import make_commit
 
+from ._waiting import eventually
+
 STOCK = "reward-stock:x"
 
 # One racing process: wait for the "go" file, open the store, then commit ``count``
@@ -516,19 +518,10 @@ def test_a_thread_opening_its_connection_while_the_store_closes_is_refused(
         assert opening.wait(10)
         store.close()  # while the late thread is opening its first connection
         may_open.set()
-        assert eventually_true(lambda: len(outcome) == 1)
+        assert eventually(lambda: len(outcome) == 1)
         assert isinstance(outcome[0], StoreError), outcome
         assert str(outcome[0]).endswith(" is closed")
         assert not store._open  # no connection left open that close() never saw
     finally:
         done.set()
         late.join(10)
-
-
-def eventually_true(condition: Any, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
