@@ -94,7 +94,7 @@ class Captured:
 
         class CapturingStore(SQLiteStore):
             @contextmanager
-            def _using(self) -> Iterator[Any]:
+            def _using(self) -> Iterator[Any]:  # type: ignore[override]
                 with super()._using() as connection:
                     yield (
                         _Recording(connection, captured.pending)

@@ -187,6 +187,35 @@ class _Connection:
         self.closed = False
 
 
+class _Held:
+    """A thread's connection held for one block (:meth:`SQLiteStore._using`): a class
+    rather than a generator, since every call of the store goes through it."""
+
+    __slots__ = ("holder", "store")
+
+    def __init__(self, store: SQLiteStore, holder: _Connection) -> None:
+        self.store = store
+        self.holder = holder
+
+    def __enter__(self) -> sqlite3.Connection:
+        holder = self.holder
+        holder.lock.acquire()
+        if holder.closed:
+            holder.lock.release()
+            raise StoreError(f"{self.store!r} is closed")
+        holder.depth += 1
+        return holder.connection
+
+    def __exit__(self, *exception: object) -> None:
+        holder = self.holder
+        try:
+            holder.depth -= 1
+            if holder.closed and holder.depth == 0:  # close() came meanwhile
+                holder.connection.close()
+        finally:
+            holder.lock.release()
+
+
 class SQLiteStore:
     """A store in one SQLite file, safe to share between threads and processes."""
 
@@ -646,22 +675,11 @@ class SQLiteStore:
         """This thread's connection (opened on first use)."""
         return self._holder().connection
 
-    @contextmanager
-    def _using(self) -> Iterator[sqlite3.Connection]:
+    def _using(self) -> _Held:
         """This thread's connection, held while the block runs statements on it: a
         ``close()`` from another thread meanwhile leaves it to this thread to close
         when the block ends."""
-        holder = self._holder()
-        with holder.lock:
-            if holder.closed:
-                raise StoreError(f"{self!r} is closed")
-            try:
-                holder.depth += 1
-                yield holder.connection
-            finally:
-                holder.depth -= 1
-                if holder.closed and holder.depth == 0:
-                    holder.connection.close()
+        return _Held(self, self._holder())
 
     def _holder(self) -> _Connection:
         if self._closed:
