@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
+import os
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -525,3 +528,35 @@ def test_a_thread_opening_its_connection_while_the_store_closes_is_refused(
     finally:
         done.set()
         late.join(10)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_never_closes_a_connection_another_thread_opened(
+    store: SQLiteStore,
+) -> None:
+    # The child has only the forking thread: the interpreter frees the other threads'
+    # thread-local values there, and freeing a connection closes it, in the child, under
+    # the parent's feet.  The store must keep every inherited connection alive instead.
+    opened: list[weakref.ref[Any]] = []
+    release = threading.Event()
+
+    def other_thread() -> None:
+        store.members()  # opens this thread's connection
+        opened.append(weakref.ref(store._holder()))
+        release.wait(30)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    try:
+        assert eventually(lambda: bool(opened))
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            gc.collect()
+            os._exit(0 if opened[0]() is not None else 1)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the child freed the connection"
+    finally:
+        release.set()
+        thread.join(30)
+    store.commit(first_commit(store))  # the parent's store works as before
+    assert list(store.members()) == ["ana"]

@@ -31,8 +31,9 @@ suite in :mod:`rewardkit.testing.store_contract` proves it.  Durability and conc
   which one lock-guarded connection could not give.  A connection dies with its
   thread; ``close()`` closes those still alive, at once if idle, or else its thread
   does once the statements it is running are done (never under them).  A process
-  forked after using the store opens its own connections (SQLite connections must not
-  cross a fork).
+  forked after using the store opens its own connections, and neither uses nor closes
+  any of its parent's, whichever thread opened them (SQLite connections must not cross
+  a fork).
 
 ``":memory:"`` is refused: each connection would see its own empty database.  Use
 :class:`~rewardkit.storage.memory.MemoryStore`, or a file in a temporary directory.
@@ -245,6 +246,8 @@ class SQLiteStore:
         self._inherited: list[_Connection] = []  # from before a fork: never used, never closed
         self._guard = threading.Lock()
         self._closed = False
+        with _STORES_LOCK:  # not while a fork holds the stores still
+            _STORES.add(self)
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise StoreError(f"'cache_size' must be a number of members >= 0: {cache_size!r}")
         self._cache_size = cache_size
@@ -687,8 +690,6 @@ class SQLiteStore:
         holder: _Connection | None = getattr(self._local, "holder", None)
         if holder is not None and holder.pid == os.getpid():
             return holder
-        if holder is not None:
-            self._inherited.append(holder)
         with self._errors("open"):
             try:
                 connection = sqlite3.connect(
@@ -774,6 +775,52 @@ class SQLiteStore:
     def _read_all(self, doing: str, sql: str, *parameters: object) -> list[Any]:
         with self._using() as connection, self._errors(doing):
             return connection.execute(sql, parameters).fetchall()
+
+
+# ------------------------------------------------------------------ forks
+#
+# A child process must never use, nor close, a connection its parent opened (SQLite's
+# advice: closing one may act on the parent's locks and files).  The forking thread's
+# connection survives in the child in its thread-local; the other threads' would not:
+# the child has one thread, and the interpreter frees the others' thread-local values,
+# which closes their connections.  So every connection of every store is held, from
+# just before a fork, in the child's ``_inherited`` (and each store's ``_guard`` with
+# it, so that no thread holds it when the child is made).
+
+_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+_STORES_LOCK = threading.Lock()  # one fork at a time, and no new store during one
+_FORKING: list[tuple[SQLiteStore, list[_Connection]]] = []
+
+
+def _before_fork() -> None:
+    _STORES_LOCK.acquire()
+    for store in list(_STORES):
+        store._guard.acquire()
+        _FORKING.append((store, list(store._open)))
+
+
+def _after_fork_in_parent() -> None:
+    for store, _ in _FORKING:
+        store._guard.release()
+    _FORKING.clear()
+    _STORES_LOCK.release()
+
+
+def _after_fork_in_child() -> None:
+    global _STORES_LOCK
+    for store, holders in _FORKING:
+        store._inherited.extend(holders)
+        store._guard.release()
+    _FORKING.clear()
+    _STORES_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 def migrate(path: str | os.PathLike[str], *, timeout: float = 30.0) -> MigrationReport:
