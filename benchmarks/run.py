@@ -24,7 +24,7 @@ import attrs
 
 import rewardkit as rk
 
-from . import engines, latency, memory, pages, parts, scaling, stores
+from . import engines, idle, latency, memory, pages, parts, scaling, stores
 from .harness import Result, Trial, interleave
 from .workload import actions, cafe_program
 
@@ -277,6 +277,25 @@ def parts_section(report: Report, sizes: Sizes, directory: str | None) -> None:
         )
         report.note(title, "measured ratio", f"{base.median / whole.median:.2f}")
     pages_report(report, stream[: sizes.full_sync], directory)
+    idle_report(report, stream[: sizes.normal_sync], directory, sizes.rounds)
+
+
+def idle_report(
+    report: Report, stream: Sequence[rk.Action], directory: str | None, rounds: int
+) -> None:
+    """``evaluate``'s own time per action back to back, and after each kind of pause
+    (``benchmarks/idle.py``): why a call's work costs more between commits at FULL."""
+    title = f"evaluate's own time per action, after a pause ({len(stream):,} actions)"
+    found = idle.evaluate_after_pauses(
+        cafe_program(), stream, directory or tempfile.gettempdir(), rounds
+    )
+    alone = found["none"][0]
+    for name, (micros, spread) in found.items():
+        report.note(
+            title,
+            idle.DESCRIBED[name],
+            f"{micros:.1f} µs ({micros / alone:.2f}× back to back; rounds spread {spread:.0%})",
+        )
 
 
 def pages_report(report: Report, stream: Sequence[rk.Action], directory: str | None) -> None:

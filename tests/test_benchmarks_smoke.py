@@ -29,6 +29,7 @@ def test_every_benchmark_runs_in_quick_mode_and_the_contenders_agree(
         "Where record_many's time goes, SQLite, synchronous=FULL",
         "on a warm file)",
         "Pages a commit writes to the write-ahead log",
+        "evaluate's own time per action, after a pause",
         "Latency of single record() calls",
         "A member's history",
         "Members in the file",
@@ -160,3 +161,14 @@ def test_frames_left_from_before_the_log_restarted_are_not_counted(tmp_path: Pat
     log = (tmp_path / "restarted.db-wal").read_bytes()
     connection.close()
     assert len(commits_in_wal(log)) == 1
+
+
+def test_evaluate_after_pauses_times_every_pause_on_the_same_points(tmp_path: Path) -> None:
+    from benchmarks.idle import PAUSES, evaluate_after_pauses
+
+    found = evaluate_after_pauses(
+        workload.cafe_program(), workload.actions(20, 5), str(tmp_path), rounds=2
+    )
+    assert set(found) == set(PAUSES)
+    assert all(micros > 0 for micros, _ in found.values())
+    assert list(tmp_path.iterdir()) == []  # its file is removed
