@@ -1,7 +1,8 @@
 """Referrals: the referrer and the new member are both rewarded once per referred member,
 only after the new member's first qualifying purchase; self-referrals, loops, active
-members and second referrers are refused; ``refer`` is idempotent; and a crash between
-the new member's commit and the referrer's bonus is repaired by retrying the action."""
+members and second referrers are refused; ``refer`` is idempotent; a crash between
+the new member's commit and the referrer's bonus is repaired by retrying the action; and
+reversing the qualifying purchase takes back the same share of both bonuses."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def referral_program() -> rk.Program:
                 when=rk.amount_at_least("20.00"),
             ),
         ),
+        rewards=(rk.reward("mug", cost=150),),
     )
 
 
@@ -182,6 +184,117 @@ def test_a_crash_before_the_referrers_bonus_is_repaired_by_retrying_the_action()
     buy(kit, "b1", "25")
     assert kit.balance("ana", at=LATER) == 200  # paid exactly once
     assert [e.points for e in kit.history("ana", at=LATER)] == [200]
+
+
+# ---------------------------------------------------------------- reversing
+
+
+def refund(
+    kit: rk.Rewards, action: str, id: str, amount: str | None = None, when: str = "2026-03-05 10:00"
+) -> rk.Outcome:
+    return kit.reverse(action, id=id, at=local(when), amount=amount)
+
+
+def test_reversing_the_qualifying_purchase_takes_back_both_bonuses(kit: rk.Rewards) -> None:
+    refer(kit, "ana", "bob")
+    buy(kit, "b1", "25")
+    out = refund(kit, "b1", "refund-1")
+    assert out.points == -(25 + 100)
+    assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (0, 0)
+    taken = kit.history("ana", at=LATER)[-1]
+    assert (taken.kind, taken.points, taken.reason, taken.cause) == (
+        rk.EntryKind.REVERSE,
+        -200,
+        "referral:bring-a-friend:bob",
+        "referral:bring-a-friend:bob:reversed:refund-1",
+    )
+    for member in ("ana", "bob"):
+        ledger_explains_balance(kit, member, LATER)
+
+
+def test_a_partial_refund_takes_back_the_same_share_of_both_bonuses(kit: rk.Rewards) -> None:
+    refer(kit, "ana", "bob")
+    buy(kit, "b1", "40.00")  # 40 + 100; Ana 200
+    first = refund(kit, "b1", "refund-1", amount="10.00")  # a quarter
+    assert first.points == -(10 + 25)
+    assert kit.balance("ana", at=LATER) == 200 - 50
+    refund(kit, "b1", "refund-2", amount="15.00", when="2026-03-06 10:00")  # 25.00 of 40.00
+    assert kit.balance("bob", at=LATER) == 140 - 25 - 62  # floor(40 * 25/40), floor(100 * 25/40)
+    assert kit.balance("ana", at=LATER) == 200 - 125  # floor(200 * 25/40), cumulatively
+    refund(kit, "b1", "refund-3", when="2026-03-07 10:00")  # the rest
+    assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (0, 0)
+    reversed_ = [e.points for e in kit.history("ana", at=LATER) if e.kind == rk.EntryKind.REVERSE]
+    assert reversed_ == [-50, -75, -75]
+
+
+def test_a_referrer_who_spent_the_bonus_owes_it(kit: rk.Rewards) -> None:
+    refer(kit, "ana", "bob")
+    buy(kit, "b1", "25")
+    kit.redeem("ana", "mug", id="mug-1", at=local("2026-03-04 10:00"))  # 50 left
+    refund(kit, "b1", "refund-1")
+    ana = kit.member("ana", at=LATER)
+    assert (ana.balance, dict(ana.debts)) == (0, {"points": 150})
+    buy(kit, "a1", "160", member="ana", when="2026-03-06 10:00")  # settles the debt first
+    assert kit.balance("ana", at=LATER) == 10
+    ledger_explains_balance(kit, "ana", LATER)
+
+
+def test_a_referral_that_pays_only_the_referrer_is_taken_back_too(tmp_path: Path) -> None:
+    program = rk.Program(
+        name="Referrals",
+        timezone="Europe/Madrid",
+        rules=(rk.referral("friend", on="purchase", referrer_points=200),),
+    )
+    kit = rk.Rewards(program, store="memory://", clock=no_clock)
+    refer(kit, "ana", "bob")
+    buy(kit, "b1", "25")
+    assert kit.balance("ana", at=LATER) == 200
+    refund(kit, "b1", "refund-1")
+    assert kit.balance("ana", at=LATER) == 0
+
+
+def test_a_fully_reversed_referral_is_not_paid_again(kit: rk.Rewards) -> None:
+    refer(kit, "ana", "bob")
+    buy(kit, "b1", "25")
+    refund(kit, "b1", "refund-1")
+    out = buy(kit, "b2", "30", when="2026-03-06 10:00")  # the first purchase did happen
+    assert referral_events(out) == [] and out.points == 30
+    assert kit.balance("ana", at=LATER) == 0
+
+
+def test_a_retried_reversal_takes_back_the_referrers_bonus_once(kit: rk.Rewards) -> None:
+    refer(kit, "ana", "bob")
+    buy(kit, "b1", "25")
+    refund(kit, "b1", "refund-1", amount="5.00")
+    again = refund(kit, "b1", "refund-1", amount="5.00")
+    assert again.replayed
+    assert kit.balance("ana", at=LATER) == 200 - 40
+    assert [e.points for e in kit.history("ana", at=LATER)] == [200, -40]
+
+
+class CrashOnTakingBack(CrashOnce):
+    """A store whose first commit that takes back a referrer's bonus fails."""
+
+    def commit(self, unit: Commit) -> None:
+        operation = None if unit.receipt is None else unit.receipt.operation
+        if operation == "referral-reversal" and not self.crashed:
+            self.crashed = True
+            raise OSError("the process died before the referrer's reversal")
+        self.inner.commit(unit)
+
+
+def test_a_crash_before_the_referrer_gives_back_is_repaired_by_retrying_the_reversal() -> None:
+    store = CrashOnTakingBack("ana")
+    kit = rk.Rewards(referral_program(), store=store, clock=no_clock)  # type: ignore[arg-type]
+    refer(kit, "ana", "bob")
+    buy(kit, "b1", "25")
+    with pytest.raises(OSError, match="process died"):
+        refund(kit, "b1", "refund-1")
+    assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (0, 200)
+    assert refund(kit, "b1", "refund-1").replayed  # the host retries the same refund
+    assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (0, 0)
+    refund(kit, "b1", "refund-1")
+    assert [e.points for e in kit.history("ana", at=LATER)] == [200, -200]
 
 
 # ---------------------------------------------------------------- declaring

@@ -697,6 +697,41 @@ def test_a_referral_pays_both_members_once(stream: list[rk.Action], referrer: st
 
 
 @PROPERTY
+@given(
+    actions(everything(), kinds=["purchase"], min_size=1, max_size=6),
+    st.sampled_from(DEFAULT_MEMBERS),
+    st.data(),
+)
+def test_reversing_a_referred_members_purchases_takes_back_both_referral_bonuses(
+    stream: list[rk.Action], referrer: str, data: st.DataObject
+) -> None:
+    program = everything()
+    kit = rk.Rewards(program)
+    referred = "newcomer"
+    kit.refer(referrer, referred, id="f", at=madrid("2026-02-28"))
+    bought = [attrs.evolve(action, member=referred) for action in stream]
+    for action in bought:
+        kit.record(action)
+    end = max(action.at for action in bought)
+    for n, action in enumerate(data.draw(st.permutations(bought))):
+        if action.amount is not None and action.amount > 1 and data.draw(st.booleans()):
+            kit.reverse(action.id, id=f"part-{n}", at=end, amount=action.amount / 2)
+        kit.reverse(action.id, id=f"rest-{n}", at=end)
+    for member in (referrer, referred):
+        assert kit.balance(member, at=end) == 0
+        view = kit.member(member, at=end)
+        # every point earned (the bonus included) was taken back, or is owed (as for
+        # points already spent, or expired, when a reversal comes)
+        points = [e for e in kit.history(member, at=end) if e.currency == "points"]
+        earned = sum(e.points for e in points if e.kind == "earn")
+        taken = -sum(e.points for e in points if e.kind == "reverse")
+        assert taken + view.debts.get("points", 0) == earned
+    # the bonus never counted toward the tier metric, so taking it back does not either
+    assert kit.member(referred, at=end).tier_metric == 0
+    assert_invariants(kit, end, (referrer, referred))
+
+
+@PROPERTY
 @given(actions(everything(), kinds=["purchase", "visit"], max_size=12), st.data())
 def test_rewards_spend_earliest_expiring_points_first_and_never_oversell(
     stream: list[rk.Action], data: st.DataObject

@@ -12,7 +12,15 @@ from .events import BadgeAwarded, ReferralRewarded, TicketsEarned
 from .model import BadgeState, CounterChange, EntryKind, Lot
 from .program import Program
 
-__all__ = ["FollowUp", "award_badges", "award_tickets", "credit", "pay_referral", "tickets_key"]
+__all__ = [
+    "FollowUp",
+    "award_badges",
+    "award_tickets",
+    "credit",
+    "pay_referral",
+    "payout_id",
+    "tickets_key",
+]
 
 
 @attrs.frozen
@@ -29,7 +37,12 @@ class FollowUp:
 
     @property
     def request_id(self) -> str:
-        return f"referral:{self.rule}:{self.referred}"
+        return payout_id(self.rule, self.referred)
+
+
+def payout_id(rule: str, referred: str) -> str:
+    """The id of the call that pays a referrer for ``referred`` under ``rule``."""
+    return f"referral:{rule}:{referred}"
 
 
 def tickets_key(raffle_id: str) -> str:

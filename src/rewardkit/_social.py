@@ -3,8 +3,11 @@ earning (the facade checks referral loops and pays referrers' follow-ups)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
+from . import _reversal
 from ._book import Book
 from ._play import FollowUp, credit, tickets_key
 from ._timeline import Evaluation, advance_book, refresh_expiry, utc
@@ -16,13 +19,15 @@ from .errors import (
 )
 from .events import ReferralRewarded, TicketsBought
 from .model import (
+    Award,
     CounterChange,
     EntryKind,
     MemberState,
+    Reversal,
 )
 from .program import Program
 
-__all__ = ["enter", "refer", "referral_bonus"]
+__all__ = ["enter", "refer", "referral_bonus", "take_back_referral"]
 
 
 def enter(
@@ -121,3 +126,33 @@ def referral_bonus(
         )
     )
     return Evaluation(book.next_state(), book.outcome(program.currency))
+
+
+def take_back_referral(
+    program: Program,
+    state: MemberState,
+    payout: str,
+    paid: Sequence[Award],
+    *,
+    refunded: Decimal | None,
+    amount: Decimal | None,
+    complete: bool,
+    request_id: str,
+    at: datetime,
+) -> Evaluation:
+    """Take back from a referrer the bonus a referral ``payout`` paid them (``paid``),
+    when the qualifying action is reversed: the same share as of the action's own
+    points (all of it once the action is fully reversed, else ``floor(bonus *
+    refunded / amount)`` of the cumulative ``refunded``), kept in
+    ``state.reversals[payout]`` so that each reversal takes only what the last one
+    left.  Points no longer in the balance become a debt."""
+    at = utc(at)
+    previous = state.reversals.get(payout)
+    taken = dict(previous.taken) if previous else {}
+    owed = _reversal.owed(paid, taken, refunded, amount, complete)
+    book = Book(state, at, request_id)
+    advance_book(program, book, at)
+    for currency, points in sorted(owed.items()):
+        _reversal.take_back(book, payout, currency, points, lambda lot: lot.action == payout)
+    reversals = {**state.reversals, payout: Reversal(refunded, taken, complete)}
+    return Evaluation(book.next_state(reversals=reversals), book.outcome(program.currency))

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import attrs
 
-from . import _tiering
+from . import _reversal, _tiering
 from ._book import Book, spend_order
 from ._caps import Usage
 from ._earning import Limits, base_awards, bonus_awards, floor
@@ -38,7 +38,6 @@ from .model import (
     EntryKind,
     Lot,
     MemberState,
-    PointsReversed,
     Reversal,
     RewardRedeemed,
     ScoreChange,
@@ -57,10 +56,11 @@ __all__ = [
     "referral_bonus",
     "reverse",
     "spend_order",
+    "take_back_referral",
 ]
 
 
-from ._social import enter, refer, referral_bonus
+from ._social import enter, refer, referral_bonus, take_back_referral
 from ._timeline import (
     Evaluation,
     advance,
@@ -285,10 +285,13 @@ def reverse(
     at: datetime,
     amount: object = None,
     tickets: Mapping[str, int] | None = None,
+    bonuses: Sequence[Award] = (),
 ) -> Evaluation:
-    """Take back what ``action`` earned (``awards``, and ``tickets`` per raffle), in full
-    or in proportion to ``amount`` refunded.  Held points are cancelled; points no longer
-    in the balance become a debt.  Tickets are taken back while their raffle is open."""
+    """Take back what ``action`` earned (``awards``, the referral ``bonuses`` it paid
+    this member, and ``tickets`` per raffle), in full or in proportion to ``amount``
+    refunded.  Held points are cancelled; points no longer in the balance become a debt.
+    Tickets are taken back while their raffle is open.  Bonuses count toward neither
+    tier metrics nor leaderboards, so taking them back changes neither."""
     if action.member != state.id:
         raise UnknownAction(action.id)
     previous = state.reversals.get(action.id)
@@ -296,36 +299,26 @@ def reverse(
         raise InvalidAction("action", action.id, "is already fully reversed")
     refunded, complete = _refund(action, previous, amount)
     taken_before = dict(previous.taken) if previous else {}
-    owed: dict[str, int] = {}
-    for award in awards:
-        key = f"{award.rule}|{award.currency}"
-        if complete or action.amount is None or refunded is None:
-            target = award.points
-        else:
-            target = floor(award.points * refunded / action.amount)
-        delta = target - taken_before.get(key, 0)
-        if delta > 0:
-            owed[award.currency] = owed.get(award.currency, 0) + delta
-            taken_before[key] = target
+    owed = _reversal.owed(awards, taken_before, refunded, action.amount, complete)
+    owed_bonuses = _reversal.owed(bonuses, taken_before, refunded, action.amount, complete)
     at = utc(at)
     book = Book(state, at, request_id)
     advance_book(program, book, at)
+    bonus_rules = {bonus.rule for bonus in bonuses}
+
+    def own_award(lot: Lot) -> bool:
+        return lot.action == action.id and lot.rule not in bonus_rules
+
+    def own_bonus(lot: Lot) -> bool:
+        return lot.action == action.id and lot.rule in bonus_rules
+
     uncounted = 0
     for currency, points in sorted(owed.items()):
-        spendable, cancelled = book.take(
-            currency, points, prefer=lambda lot: lot.action == action.id
-        )
-        debt = points - spendable - cancelled
-        book.debts[currency] = book.debts.get(currency, 0) + debt
-        book.write(EntryKind.REVERSE, currency, -spendable, action.id)
-        if spendable or debt:
-            book.events.append(
-                PointsReversed(state.id, at, request_id, action.id, currency, spendable, debt)
-            )
-        if cancelled:
-            book.cancelled(action.id, currency, cancelled)
-            if currency == program.currency:
-                uncounted = cancelled
+        cancelled = _reversal.take_back(book, action.id, currency, points, own_award)
+        if cancelled and currency == program.currency:
+            uncounted = cancelled
+    for currency, points in sorted(owed_bonuses.items()):
+        _reversal.take_back(book, action.id, currency, points, own_bonus)
     newly_refunded = (refunded or 0) - ((previous.refunded or 0) if previous else 0)
     ladder = program.tiers
     if ladder is not None and ladder.qualifying(

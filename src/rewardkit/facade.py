@@ -36,7 +36,7 @@ from .events import (
     TierGraceStarted,
 )
 from .facade_boards import BoardCalls
-from .facade_play import PlayCalls, not_before
+from .facade_play import PlayCalls, not_before, referral_awards
 from .model import Action, Entry, MemberState, MemberView, Outcome, SweepReport
 from .nudges import Nudge, nudges
 from .program import Program
@@ -200,6 +200,8 @@ class Rewards(PlayCalls, BoardCalls):
                 tickets[event.raffle] = tickets.get(event.raffle, 0) + event.tickets
         tickets = {r: n for r, n in tickets.items() if self.store.receipt("draw", r) is None}
 
+        bonuses = referral_awards(original.outcome, "referred")
+
         def run(state: MemberState) -> Evaluation:
             return reverse(
                 self.program,
@@ -210,9 +212,12 @@ class Rewards(PlayCalls, BoardCalls):
                 at=not_before(when, at, state),
                 amount=value,
                 tickets=tickets,
+                bonuses=bonuses,
             )
 
-        return self._handle("reverse", request_id, action.member, request, run)
+        outcome = self._handle("reverse", request_id, action.member, request, run)
+        self._take_back_referrers(action, original.outcome, request_id, when, at)
+        return outcome
 
     # ------------------------------------------------------------ reading
 

@@ -10,16 +10,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from ._play import payout_id
 from ._values import identifier
-from .engine import Evaluation, FollowUp, enter, refer, referral_bonus
+from .engine import Evaluation, FollowUp, enter, refer, referral_bonus, take_back_referral
 from .errors import InvalidAction, RaffleError, ReferralError
-from .events import ReferralRewarded
-from .model import BadgeProgress, MemberState, Outcome
+from .events import PointsEarned, ReferralRewarded
+from .model import Action, Award, BadgeProgress, MemberState, Outcome
 from .program import Program
 from .raffles import Draw, commitment, draw_winners, entries_digest
 from .storage import DuplicateReceipt, Receipt, Store
 
-__all__ = ["PlayCalls", "not_before"]
+__all__ = ["PlayCalls", "not_before", "referral_awards"]
 
 
 def not_before(when: datetime, given: datetime | None, state: MemberState) -> datetime:
@@ -37,6 +38,26 @@ def not_before(when: datetime, given: datetime | None, state: MemberState) -> da
 
 
 _MAX_CHAIN = 10_000  # referral chains longer than this are refused as a loop
+
+
+def referral_awards(outcome: Outcome, role: str) -> tuple[Award, ...]:
+    """The referral bonuses ``outcome`` paid its member in ``role`` ("referred": with
+    the qualifying action; "referrer": the follow-up), as awards of the referral rule,
+    read from its events (the programme may have changed since)."""
+    rules = {
+        event.rule
+        for event in outcome.events
+        if isinstance(event, ReferralRewarded) and event.role == role
+    }
+    paid: dict[tuple[str, str], int] = {}
+    for event in outcome.events:
+        if isinstance(event, PointsEarned) and event.rule in rules:
+            key = (event.rule, event.currency)
+            paid[key] = paid.get(key, 0) + event.points
+    return tuple(
+        Award(rule, currency, points, f"{rule}: referral bonus")
+        for (rule, currency), points in sorted(paid.items())
+    )
 
 
 class PlayCalls:
@@ -195,6 +216,59 @@ class PlayCalls:
                 return referral_bonus(self.program, state, follow_up, at=follow_up.at)
 
             self._handle("referral", follow_up.request_id, follow_up.member, request, run)
+
+    def _take_back_referrers(
+        self,
+        action: Action,
+        original: Outcome,
+        reversal_id: str,
+        when: datetime,
+        at: datetime | None,
+    ) -> None:
+        """Take back from each referrer the share of their bonus that the reversal
+        ``reversal_id`` of ``action`` (the qualifying action) took back of the action:
+        its own call on the referrer, idempotent, made after the reversal landed (or was
+        replayed: a retry after a crash takes back what is missing)."""
+        for event in original.events:
+            if not isinstance(event, ReferralRewarded) or event.role != "referred":
+                continue
+            payout = payout_id(event.rule, event.referred)
+            receipt = self.store.receipt("referral", payout)
+            if receipt is None:  # the payout itself never landed (a crash): pay it first
+                self._pay_referrers(original)
+                receipt = self.store.receipt("referral", payout)
+            reversal = self.store.load(action.member).state.reversals.get(action.id)
+            paid = () if receipt is None else referral_awards(receipt.outcome, "referrer")
+            if reversal is None or not paid:
+                continue
+            request = {"payout": payout, "reversal": reversal_id}
+
+            def run(
+                state: MemberState,
+                payout: str = payout,
+                paid: tuple[Award, ...] = paid,
+                refunded: Decimal | None = reversal.refunded,
+                complete: bool = reversal.complete,
+            ) -> Evaluation:
+                return take_back_referral(
+                    self.program,
+                    state,
+                    payout,
+                    paid,
+                    refunded=refunded,
+                    amount=action.amount,
+                    complete=complete,
+                    request_id=f"{payout}:reversed:{reversal_id}",
+                    at=not_before(when, at, state),
+                )
+
+            self._handle(
+                "referral-reversal",
+                f"{payout}:reversed:{reversal_id}",
+                event.referrer,
+                request,
+                run,
+            )
 
     # ------------------------------------------------------------ badges
 

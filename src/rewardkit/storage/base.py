@@ -52,7 +52,7 @@ class Receipt:
     same ``operation`` and ``id`` but other content is an idempotency conflict.
     """
 
-    operation: str  # "record" | "redeem" | "reverse"
+    operation: str  # the call: "record", "redeem", "reverse", "refer", "referral", ...
     id: str
     member: str
     request: Mapping[str, Any] = attrs.field(hash=False)
