@@ -299,6 +299,37 @@ def test_cancelling_a_held_award_takes_back_only_what_it_counted(count_pending: 
     assert kit.member("ana", at=RELEASED).tier_metric == 0
 
 
+@pytest.mark.parametrize(
+    ("released", "spent"),
+    [
+        (RELEASED, False),
+        (BOUGHT + timedelta(days=3), False),
+        (RELEASED, True),
+        (BOUGHT + timedelta(days=3), True),
+    ],
+    ids=["by-time", "by-confirm", "by-time-then-spent", "by-confirm-then-spent"],
+)
+def test_refunded_points_leave_the_tier_window_when_their_release_does(
+    released: datetime, spent: bool
+) -> None:
+    # Held points count from their release: what a refund takes back of them must leave
+    # a rolling window then too, not at the purchase (the metric would rise in between).
+    three_months = rk.ladder(metric="points_earned", levels=[SILVER], window={"months": 3})
+    kit = kit_for(held_program(tiers=three_months))
+    buy(kit, amount="100")
+    if released != RELEASED:
+        kit.confirm("o1", at=released)
+    if spent:
+        kit.redeem("ana", "coffee", id="coffee-1", at=released)  # the released lot is gone
+    kit.reverse("o1", id="refund-1", at=released + timedelta(days=1))
+    for when in (
+        BOUGHT + timedelta(days=92) - TICK,  # both still in the window
+        BOUGHT + timedelta(days=92),  # the purchase has left it, the release not yet
+        released + timedelta(days=92),  # both have left it
+    ):
+        assert kit.member("ana", at=when).tier_metric == 0, when
+
+
 @pytest.mark.parametrize(("metric", "value"), [("amount_spent", 120), ("actions", 1)])
 def test_a_held_purchase_counts_once_for_amount_and_action_metrics(
     metric: Metric, value: int

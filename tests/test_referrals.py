@@ -297,6 +297,38 @@ def test_a_crash_before_the_referrer_gives_back_is_repaired_by_retrying_the_reve
     assert [e.points for e in kit.history("ana", at=LATER)] == [200, -200]
 
 
+def test_a_refund_pays_nothing_to_take_back_when_the_rule_is_gone_from_the_programme() -> None:
+    store = CrashOnce("ana")
+    kit = rk.Rewards(referral_program(), store=store, clock=no_clock)  # type: ignore[arg-type]
+    refer(kit, "ana", "bob")
+    with pytest.raises(OSError, match="process died"):
+        buy(kit, "b1", "25")  # Bob's purchase landed, Ana was never paid
+    without = rk.Program(
+        name="Referrals",
+        timezone="Europe/Madrid",
+        rules=(rk.per_amount("base", on="purchase", per="1.00", points=1),),
+    )
+    kit = rk.Rewards(without, store=store, clock=no_clock)  # type: ignore[arg-type]
+    refund(kit, "b1", "refund-1")  # no error: the bonus the rule would pay is not known
+    assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (0, 0)
+    assert kit.history("ana", at=LATER) == []
+
+
+def test_replaying_a_reversal_made_before_bonuses_were_taken_back_changes_nobody(
+    kit: rk.Rewards, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rewardkit.facade
+
+    refer(kit, "ana", "bob")
+    buy(kit, "b1", "25")
+    with monkeypatch.context() as old_rewardkit:  # as before: no bonus taken back
+        old_rewardkit.setattr(rewardkit.facade, "referral_awards", lambda outcome, role: ())
+        refund(kit, "b1", "refund-1")
+    assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (100, 200)
+    assert refund(kit, "b1", "refund-1").replayed
+    assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (100, 200)
+
+
 # ---------------------------------------------------------------- declaring
 
 

@@ -286,12 +286,20 @@ def reverse(
     amount: object = None,
     tickets: Mapping[str, int] | None = None,
     bonuses: Sequence[Award] = (),
+    holds: Mapping[str, datetime | None] | None = None,
+    confirmed_at: datetime | None = None,
 ) -> Evaluation:
     """Take back what ``action`` earned (``awards``, the referral ``bonuses`` it paid
     this member, and ``tickets`` per raffle), in full or in proportion to ``amount``
     refunded.  Held points are cancelled; points no longer in the balance become a debt.
     Tickets are taken back while their raffle is open.  Bonuses count toward neither
-    tier metrics nor leaderboards, so taking them back changes neither."""
+    tier metrics nor leaderboards, so taking them back changes neither.
+
+    ``holds``: the rules whose awards the action held, each with the instant its hold
+    was to end (``None``: until confirmed), as the action's outcome said: held points
+    count toward a tier from their release, so what a refund takes back of them leaves
+    the metric's window then too.  ``confirmed_at``: when the host confirmed them, if it
+    did (read from the ledger by the caller, for when their lots are spent)."""
     if action.member != state.id:
         raise UnknownAction(action.id)
     previous = state.reversals.get(action.id)
@@ -299,11 +307,16 @@ def reverse(
         raise InvalidAction("action", action.id, "is already fully reversed")
     refunded, complete = _refund(action, previous, amount)
     taken_before = dict(previous.taken) if previous else {}
+    held_awards = [award for award in awards if holds and award.rule in holds]
+    owed_held = _reversal.owed(held_awards, dict(taken_before), refunded, action.amount, complete)
     owed = _reversal.owed(awards, taken_before, refunded, action.amount, complete)
     owed_bonuses = _reversal.owed(bonuses, taken_before, refunded, action.amount, complete)
+    for bonus in bonuses:  # even at 0: says this reversal took its share of the bonus
+        taken_before.setdefault(f"{bonus.rule}|{bonus.currency}", 0)
     at = utc(at)
     book = Book(state, at, request_id)
     advance_book(program, book, at)
+    released_at = _released_at(book, action, holds or {}, confirmed_at) if owed_held else None
     bonus_rules = {bonus.rule for bonus in bonuses}
 
     def own_award(lot: Lot) -> bool:
@@ -325,15 +338,21 @@ def reverse(
         Context.of(action, book.next_state(), program.tz, program.all_segments)
     ):
         # Undo what the action added to the metric, dated like it, so that it leaves a
-        # rolling window together with the contribution it cancels.
+        # rolling window together with the contribution it cancels: held points that
+        # counted at their release, dated then.
+        from_release = 0
         if ladder.metric == "points_earned":
             taken = owed.get(program.currency, 0) - (0 if ladder.count_pending else uncounted)
-            removed = Decimal(taken)
+            if released_at is not None and not ladder.count_pending:
+                from_release = min(max(owed_held.get(program.currency, 0) - uncounted, 0), taken)
+            removed = Decimal(taken - from_release)
         elif ladder.metric == "amount_spent":
             removed = Decimal(newly_refunded)
         else:
             removed = Decimal(1 if complete else 0)
         _tiering.contribute(program, book, at, -removed, dated=utc(action.at))
+        if from_release and released_at is not None:
+            _tiering.contribute(program, book, at, -Decimal(from_release), dated=released_at)
     held, ticket_counters = _take_back_tickets(
         program, book, action, tickets or {}, taken_before, refunded, complete
     )
@@ -356,6 +375,25 @@ def reverse(
         ticket_counters,
         scores=scores,
     )
+
+
+def _released_at(
+    book: Book, action: Action, holds: Mapping[str, datetime | None], confirmed: datetime | None
+) -> datetime:
+    """When the action's held points were released (and so counted toward a tier):
+    what its released lots say, or else, once they are spent, when the host confirmed
+    them or else when their hold was to end; the action's own instant when none tells."""
+    released = [
+        lot.earned_at
+        for lot in book.lots
+        if lot.action == action.id and lot.tier_credit and not lot.pending
+    ]
+    if released:
+        return max(released)
+    if confirmed is not None:
+        return utc(confirmed)
+    ended = [instant for instant in holds.values() if instant is not None and instant <= book.at]
+    return utc(max(ended)) if ended else utc(action.at)
 
 
 def _take_back_tickets(

@@ -30,6 +30,7 @@ from .errors import (
 )
 from .events import (
     PointsExpired,
+    PointsHeld,
     PointsReleased,
     TicketsEarned,
     TierChanged,
@@ -37,7 +38,7 @@ from .events import (
 )
 from .facade_boards import BoardCalls
 from .facade_play import PlayCalls, not_before, referral_awards
-from .model import Action, Entry, MemberState, MemberView, Outcome, SweepReport
+from .model import Action, Entry, EntryKind, MemberState, MemberView, Outcome, SweepReport
 from .nudges import Nudge, nudges
 from .program import Program
 from .storage import (
@@ -201,6 +202,14 @@ class Rewards(PlayCalls, BoardCalls):
         tickets = {r: n for r, n in tickets.items() if self.store.receipt("draw", r) is None}
 
         bonuses = referral_awards(original.outcome, "referred")
+        holds = {
+            event.rule: event.release_at
+            for event in original.outcome.events
+            if isinstance(event, PointsHeld)
+        }
+        ladder = self.program.tiers
+        # held points count toward the tier from their release (see engine.reverse)
+        dated = ladder is not None and ladder.metric == "points_earned" and not ladder.count_pending
 
         def run(state: MemberState) -> Evaluation:
             return reverse(
@@ -213,11 +222,31 @@ class Rewards(PlayCalls, BoardCalls):
                 amount=value,
                 tickets=tickets,
                 bonuses=bonuses,
+                holds=holds,
+                confirmed_at=self._confirmed_at(state, action) if holds and dated else None,
             )
 
         outcome = self._handle("reverse", request_id, action.member, request, run)
         self._take_back_referrers(action, original.outcome, request_id, when, at)
         return outcome
+
+    def _confirmed_at(self, state: MemberState, action: Action) -> datetime | None:
+        """When the host confirmed the held points of ``action``, if it did: read from
+        the ledger (a confirmation's entries have the action as their cause, dated
+        after it) only when the state no longer tells, its released lots being spent."""
+        if any(lot.action == action.id and lot.tier_credit for lot in state.lots):
+            return None  # still held, or released and still there: the lots tell
+        entries = self.store.history(state.id)[: state.entries]
+        return max(
+            (
+                entry.at
+                for entry in entries
+                if entry.cause == action.id
+                and entry.kind == EntryKind.EARN
+                and entry.at > action.at
+            ),
+            default=None,
+        )
 
     # ------------------------------------------------------------ reading
 

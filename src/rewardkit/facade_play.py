@@ -204,7 +204,9 @@ class PlayCalls:
         for event in outcome.events:
             if not isinstance(event, ReferralRewarded) or event.role != "referred":
                 continue
-            rule = next(r for r in self.program.rules if r.id == event.rule)
+            rule = next((r for r in self.program.rules if r.id == event.rule), None)
+            if rule is None:  # gone from the programme since: its bonus is not known
+                continue
             points = getattr(rule, "referrer_points", 0)
             currency = getattr(rule, "currency", self.program.currency)
             follow_up = FollowUp(
@@ -229,35 +231,40 @@ class PlayCalls:
         ``reversal_id`` of ``action`` (the qualifying action) took back of the action:
         its own call on the referrer, idempotent, made after the reversal landed (or was
         replayed: a retry after a crash takes back what is missing)."""
+        bonuses = referral_awards(original, "referred")
         for event in original.events:
             if not isinstance(event, ReferralRewarded) or event.role != "referred":
+                continue
+            reversal = self.store.load(action.member).state.reversals.get(action.id)
+            keys = {f"{b.rule}|{b.currency}" for b in bonuses if b.rule == event.rule}
+            if reversal is None or not keys <= set(reversal.taken):
+                # Reversals made before rewardkit took referral bonuses back left the new
+                # member's: a replay of one must not take the referrer's alone.
                 continue
             payout = payout_id(event.rule, event.referred)
             receipt = self.store.receipt("referral", payout)
             if receipt is None:  # the payout itself never landed (a crash): pay it first
                 self._pay_referrers(original)
                 receipt = self.store.receipt("referral", payout)
-            reversal = self.store.load(action.member).state.reversals.get(action.id)
             paid = () if receipt is None else referral_awards(receipt.outcome, "referrer")
-            if reversal is None or not paid:
+            if not paid:
                 continue
             request = {"payout": payout, "reversal": reversal_id}
 
             def run(
-                state: MemberState,
-                payout: str = payout,
-                paid: tuple[Award, ...] = paid,
-                refunded: Decimal | None = reversal.refunded,
-                complete: bool = reversal.complete,
+                state: MemberState, payout: str = payout, paid: tuple[Award, ...] = paid
             ) -> Evaluation:
+                # The reversals of the action so far, read afresh on every attempt: the
+                # referrer's share follows what the latest of them took.
+                latest = self.store.load(action.member).state.reversals[action.id]
                 return take_back_referral(
                     self.program,
                     state,
                     payout,
                     paid,
-                    refunded=refunded,
+                    refunded=latest.refunded,
                     amount=action.amount,
-                    complete=complete,
+                    complete=latest.complete,
                     request_id=f"{payout}:reversed:{reversal_id}",
                     at=not_before(when, at, state),
                 )

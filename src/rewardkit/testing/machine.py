@@ -352,6 +352,8 @@ class RewardsStateMachine(RuleBasedStateMachine):
             )
         )
         self._touched.add(action.member)
+        if has_referrals(self.program):
+            self._touched.update(self.members)  # a referrer may have given back a bonus
 
     # ------------------------------------------------------------ time
 
