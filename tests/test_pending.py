@@ -4,6 +4,7 @@ when the programme says so."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -396,3 +397,60 @@ def test_released_points_count_their_expiry_from_the_release_even_when_activity_
     assert out.balance == kit.balance("ana", at=later) == 40 + 2
     (lot,) = [lot for lot in kit.store.load("ana").state.lots if lot.id == "o1#online"]
     assert lot.expires_at == expires
+
+
+FOURTEEN, FORTY = rk.pending_for({"days": 14}), rk.pending_for({"days": 40})
+HELD_BASE = rk.per_amount("base", on="purchase", per="1.00", points=1, pending=FOURTEEN)
+AT_ONCE = rk.fixed("thanks", on="purchase", points=100)
+LATE = rk.fixed("late", on="purchase", points=50, pending=FORTY)
+
+
+def _immediate_and_held_half_before_release(kit: rk.Rewards) -> None:
+    kit.reverse("o1", id="r1", at=BOUGHT + timedelta(days=1), amount="50")
+    kit.reverse("o1", id="r2", at=RELEASED + timedelta(days=1))
+
+
+def _three_parts_after_release(kit: rk.Rewards) -> None:
+    for n, part in enumerate(["33", "33", "34"]):
+        kit.reverse("o1", id=f"r{n}", at=RELEASED + timedelta(days=1 + n), amount=part)
+
+
+def _after_both_releases(kit: rk.Rewards) -> None:
+    kit.reverse("o1", id="r1", at=BOUGHT + timedelta(days=41))
+
+
+def _confirmed_at_the_purchase_then_spent(kit: rk.Rewards) -> None:
+    kit.confirm("o1", at=BOUGHT)
+    kit.redeem("ana", "coffee", id="coffee-1", at=BOUGHT)
+    kit.reverse("o1", id="r1", at=RELEASED + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("rules", "refund"),
+    [
+        ((AT_ONCE, HELD_BASE), _immediate_and_held_half_before_release),
+        ((AT_ONCE, HELD_BASE), _three_parts_after_release),
+        ((HELD_BASE, LATE), _after_both_releases),
+        ((HELD_BASE,), _confirmed_at_the_purchase_then_spent),
+    ],
+    ids=["at-once-and-held", "three-parts", "two-holds", "confirmed-at-once-then-spent"],
+)
+def test_a_refunded_purchase_adds_nothing_to_a_rolling_tier_metric_at_any_instant(
+    rules: tuple[rk.EarningRule, ...], refund: Callable[[rk.Rewards], None]
+) -> None:
+    # Each award's share leaves the window with the contribution it cancels: the
+    # purchase's own instant for points counted at once, the release for held ones.
+    program = rk.Program(
+        name="Returns",
+        timezone="Europe/Madrid",
+        rules=rules,
+        rewards=(rk.reward("coffee", cost=100),),
+        tiers=rk.ladder(metric="points_earned", levels=[SILVER], window={"months": 3}),
+    )
+    kit = kit_for(program)
+    buy(kit, amount="100")
+    refund(kit)
+    start = BOUGHT + timedelta(days=42)
+    for step in range(0, 24 * 130, 6):
+        when = start + timedelta(hours=step)
+        assert kit.member("ana", at=when).tier_metric == 0, when

@@ -239,7 +239,8 @@ def test_a_referrer_who_spent_the_bonus_owes_it(kit: rk.Rewards) -> None:
     ledger_explains_balance(kit, "ana", LATER)
 
 
-def test_a_referral_that_pays_only_the_referrer_is_taken_back_too(tmp_path: Path) -> None:
+def referrer_only_after_a_purchase() -> rk.Rewards:
+    """A kit whose referral pays only the referrer, after Bob's qualifying purchase."""
     program = rk.Program(
         name="Referrals",
         timezone="Europe/Madrid",
@@ -248,6 +249,11 @@ def test_a_referral_that_pays_only_the_referrer_is_taken_back_too(tmp_path: Path
     kit = rk.Rewards(program, store="memory://", clock=no_clock)
     refer(kit, "ana", "bob")
     buy(kit, "b1", "25")
+    return kit
+
+
+def test_a_referral_that_pays_only_the_referrer_is_taken_back_too() -> None:
+    kit = referrer_only_after_a_purchase()
     assert kit.balance("ana", at=LATER) == 200
     refund(kit, "b1", "refund-1")
     assert kit.balance("ana", at=LATER) == 0
@@ -322,11 +328,25 @@ def test_replaying_a_reversal_made_before_bonuses_were_taken_back_changes_nobody
     refer(kit, "ana", "bob")
     buy(kit, "b1", "25")
     with monkeypatch.context() as old_rewardkit:  # as before: no bonus taken back
-        old_rewardkit.setattr(rewardkit.facade, "referral_awards", lambda outcome, role: ())
+        old_rewardkit.setattr(rewardkit.facade, "referral_awards", lambda *args, **kw: ())
         refund(kit, "b1", "refund-1")
     assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (100, 200)
     assert refund(kit, "b1", "refund-1").replayed
     assert (kit.balance("bob", at=LATER), kit.balance("ana", at=LATER)) == (100, 200)
+
+
+def test_replaying_an_old_reversal_of_a_referral_that_paid_only_the_referrer_changes_nobody(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import rewardkit.facade
+
+    kit = referrer_only_after_a_purchase()
+    with monkeypatch.context() as old_rewardkit:  # as before: no bonus taken back
+        old_rewardkit.setattr(rewardkit.facade, "referral_awards", lambda *args, **kw: ())
+        old_rewardkit.setattr(rewardkit.facade.Rewards, "_take_back_referrers", lambda *a: None)
+        refund(kit, "b1", "refund-1")
+    assert refund(kit, "b1", "refund-1").replayed
+    assert kit.balance("ana", at=LATER) == 200
 
 
 # ---------------------------------------------------------------- declaring

@@ -13,22 +13,25 @@ from ._book import Book
 from ._earning import floor
 from .model import Award, EntryKind, Lot, PointsReversed
 
-__all__ = ["owed", "take_back"]
+__all__ = ["Part", "own_lots", "shares", "take_back"]
+
+Part = tuple[int, Callable[[Lot], bool]]
+"""Points to take back, and which lots to take them from first."""
 
 
-def owed(
+def shares(
     awards: Sequence[Award],
     taken: dict[str, int],
     refunded: Decimal | None,
     amount: Decimal | None,
     complete: bool,
-) -> dict[str, int]:
-    """The points per currency that a reversal must take back now so that, for every
-    award, what was taken so far reaches its share: all of it when the reversal is
+) -> list[tuple[Award, int]]:
+    """Each award with what a reversal must take back of it now (when more than 0), so
+    that what was taken of it so far reaches its share: all of it when the reversal is
     complete (or nothing measures a share), else ``floor(points * refunded / amount)``
     of the cumulative ``refunded``.  ``taken`` ("rule|currency" -> points, cumulative)
     is updated to the new shares."""
-    due: dict[str, int] = {}
+    due = []
     for award in awards:
         key = f"{award.rule}|{award.currency}"
         if complete or amount is None or refunded is None:
@@ -37,24 +40,23 @@ def owed(
             target = floor(award.points * refunded / amount)
         delta = target - taken.get(key, 0)
         if delta > 0:
-            due[award.currency] = due.get(award.currency, 0) + delta
+            due.append((award, delta))
             taken[key] = target
     return due
 
 
 def take_back(
-    book: Book,
-    action: str,
-    currency: str,
-    points: int,
-    prefer: Callable[[Lot], bool],
-) -> int:
-    """Take ``points`` back for ``action``: from the lots ``prefer`` picks first (held
-    ones included, which cancels them), then from the others, earliest expiry first;
-    what is no longer there becomes a debt.  Returns the points cancelled from held
-    lots."""
-    spendable, cancelled = book.take(currency, points, prefer=prefer)
-    debt = points - spendable - cancelled
+    book: Book, action: str, currency: str, parts: Sequence[Part]
+) -> list[tuple[int, int]]:
+    """Take back, for ``action``, each part's points: from the lots its test picks first
+    (held ones included, which cancels them), then from the member's other spendable
+    lots, earliest expiry first; what is no longer there becomes a debt.  One ledger
+    entry (and event) for them all.  Returns, per part, the points taken from spendable
+    lots and those cancelled from held ones."""
+    taken = [book.take(currency, points, prefer=prefer) for points, prefer in parts]
+    spendable = sum(part[0] for part in taken)
+    cancelled = sum(part[1] for part in taken)
+    debt = sum(points for points, _ in parts) - spendable - cancelled
     book.debts[currency] = book.debts.get(currency, 0) + debt
     book.write(EntryKind.REVERSE, currency, -spendable, action)
     if spendable or debt:
@@ -63,4 +65,9 @@ def take_back(
         )
     if cancelled:
         book.cancelled(action, currency, cancelled)
-    return cancelled
+    return taken
+
+
+def own_lots(action: str, rule: str) -> Callable[[Lot], bool]:
+    """The lots ``rule`` awarded for ``action``."""
+    return lambda lot: lot.action == action and lot.rule == rule

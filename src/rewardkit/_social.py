@@ -149,10 +149,15 @@ def take_back_referral(
     at = utc(at)
     previous = state.reversals.get(payout)
     taken = dict(previous.taken) if previous else {}
-    owed = _reversal.owed(paid, taken, refunded, amount, complete)
+    owed = _reversal.shares(paid, taken, refunded, amount, complete)
     book = Book(state, at, request_id)
     advance_book(program, book, at)
-    for currency, points in sorted(owed.items()):
-        _reversal.take_back(book, payout, currency, points, lambda lot: lot.action == payout)
+    for currency in sorted({award.currency for award, _ in owed}):
+        parts = [
+            (points, _reversal.own_lots(payout, award.rule))
+            for award, points in owed
+            if award.currency == currency
+        ]
+        _reversal.take_back(book, payout, currency, parts)
     reversals = {**state.reversals, payout: Reversal(refunded, taken, complete)}
     return Evaluation(book.next_state(reversals=reversals), book.outcome(program.currency))

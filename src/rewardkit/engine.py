@@ -287,19 +287,21 @@ def reverse(
     tickets: Mapping[str, int] | None = None,
     bonuses: Sequence[Award] = (),
     holds: Mapping[str, datetime | None] | None = None,
-    confirmed_at: datetime | None = None,
+    confirmed: Mapping[str, datetime] | None = None,
 ) -> Evaluation:
     """Take back what ``action`` earned (``awards``, the referral ``bonuses`` it paid
     this member, and ``tickets`` per raffle), in full or in proportion to ``amount``
-    refunded.  Held points are cancelled; points no longer in the balance become a debt.
-    Tickets are taken back while their raffle is open.  Bonuses count toward neither
-    tier metrics nor leaderboards, so taking them back changes neither.
+    refunded.  Each award's share comes from its own lot first: held points are
+    cancelled; points no longer in the balance become a debt.  Tickets are taken back
+    while their raffle is open.  Bonuses count toward neither tier metrics nor
+    leaderboards, so taking them back changes neither.
 
     ``holds``: the rules whose awards the action held, each with the instant its hold
-    was to end (``None``: until confirmed), as the action's outcome said: held points
+    was to end (``None``: until confirmed), as the action's outcome said; held points
     count toward a tier from their release, so what a refund takes back of them leaves
-    the metric's window then too.  ``confirmed_at``: when the host confirmed them, if it
-    did (read from the ledger by the caller, for when their lots are spent)."""
+    the metric's window then too.  ``confirmed``: when the host confirmed the award of
+    a held rule whose lot is gone (spent since), as the ledger says (the caller reads
+    it)."""
     if action.member != state.id:
         raise UnknownAction(action.id)
     previous = state.reversals.get(action.id)
@@ -307,52 +309,53 @@ def reverse(
         raise InvalidAction("action", action.id, "is already fully reversed")
     refunded, complete = _refund(action, previous, amount)
     taken_before = dict(previous.taken) if previous else {}
-    held_awards = [award for award in awards if holds and award.rule in holds]
-    owed_held = _reversal.owed(held_awards, dict(taken_before), refunded, action.amount, complete)
-    owed = _reversal.owed(awards, taken_before, refunded, action.amount, complete)
-    owed_bonuses = _reversal.owed(bonuses, taken_before, refunded, action.amount, complete)
+    award_shares = _reversal.shares(awards, taken_before, refunded, action.amount, complete)
+    bonus_shares = _reversal.shares(bonuses, taken_before, refunded, action.amount, complete)
     for bonus in bonuses:  # even at 0: says this reversal took its share of the bonus
         taken_before.setdefault(f"{bonus.rule}|{bonus.currency}", 0)
     at = utc(at)
     book = Book(state, at, request_id)
     advance_book(program, book, at)
-    released_at = _released_at(book, action, holds or {}, confirmed_at) if owed_held else None
-    bonus_rules = {bonus.rule for bonus in bonuses}
-
-    def own_award(lot: Lot) -> bool:
-        return lot.action == action.id and lot.rule not in bonus_rules
-
-    def own_bonus(lot: Lot) -> bool:
-        return lot.action == action.id and lot.rule in bonus_rules
-
-    uncounted = 0
-    for currency, points in sorted(owed.items()):
-        cancelled = _reversal.take_back(book, action.id, currency, points, own_award)
-        if cancelled and currency == program.currency:
-            uncounted = cancelled
-    for currency, points in sorted(owed_bonuses.items()):
-        _reversal.take_back(book, action.id, currency, points, own_bonus)
+    # When each award counted toward a tier: read before its lot is taken from.
+    counted_from = {
+        award.rule: _released_at(book, action, award.rule, holds, confirmed or {})
+        if holds and award.rule in holds
+        else utc(action.at)
+        for award, _ in award_shares
+    }
+    cancelled: dict[str, int] = {}  # per award's rule, in the programme's currency
+    for shared in (award_shares, bonus_shares):
+        for currency in sorted({award.currency for award, _ in shared}):
+            mine = [(award, points) for award, points in shared if award.currency == currency]
+            parts = [(points, _reversal.own_lots(action.id, award.rule)) for award, points in mine]
+            results = _reversal.take_back(book, action.id, currency, parts)
+            if currency == program.currency and shared is award_shares:
+                for (award, _), (_, pending) in zip(mine, results, strict=True):
+                    cancelled[award.rule] = pending
+    owed = sum(points for award, points in award_shares if award.currency == program.currency)
     newly_refunded = (refunded or 0) - ((previous.refunded or 0) if previous else 0)
     ladder = program.tiers
     if ladder is not None and ladder.qualifying(
         Context.of(action, book.next_state(), program.tz, program.all_segments)
     ):
         # Undo what the action added to the metric, dated like it, so that it leaves a
-        # rolling window together with the contribution it cancels: held points that
-        # counted at their release, dated then.
-        from_release = 0
+        # rolling window together with the contribution it cancels.
+        removed: dict[datetime, Decimal] = {}
         if ladder.metric == "points_earned":
-            taken = owed.get(program.currency, 0) - (0 if ladder.count_pending else uncounted)
-            if released_at is not None and not ladder.count_pending:
-                from_release = min(max(owed_held.get(program.currency, 0) - uncounted, 0), taken)
-            removed = Decimal(taken - from_release)
+            for award, points in award_shares:
+                if award.currency != program.currency:
+                    continue
+                if ladder.count_pending:  # counted when awarded, held or not
+                    counted, dated = points, utc(action.at)
+                else:  # a held lot's points counted from its release, or never
+                    counted, dated = points - cancelled[award.rule], counted_from[award.rule]
+                removed[dated] = removed.get(dated, Decimal(0)) + counted
         elif ladder.metric == "amount_spent":
-            removed = Decimal(newly_refunded)
+            removed[utc(action.at)] = Decimal(newly_refunded)
         else:
-            removed = Decimal(1 if complete else 0)
-        _tiering.contribute(program, book, at, -removed, dated=utc(action.at))
-        if from_release and released_at is not None:
-            _tiering.contribute(program, book, at, -Decimal(from_release), dated=released_at)
+            removed[utc(action.at)] = Decimal(1 if complete else 0)
+        for dated, value in sorted(removed.items()):
+            _tiering.contribute(program, book, at, -value, dated=dated)
     held, ticket_counters = _take_back_tickets(
         program, book, action, tickets or {}, taken_before, refunded, complete
     )
@@ -365,7 +368,7 @@ def reverse(
         program,
         action,
         book.next_state(),
-        owed.get(program.currency, 0),
+        owed,
         Decimal(newly_refunded),
         complete,
     )
@@ -378,22 +381,23 @@ def reverse(
 
 
 def _released_at(
-    book: Book, action: Action, holds: Mapping[str, datetime | None], confirmed: datetime | None
+    book: Book,
+    action: Action,
+    rule: str,
+    holds: Mapping[str, datetime | None],
+    confirmed: Mapping[str, datetime],
 ) -> datetime:
-    """When the action's held points were released (and so counted toward a tier):
-    what its released lots say, or else, once they are spent, when the host confirmed
-    them or else when their hold was to end; the action's own instant when none tells."""
-    released = [
-        lot.earned_at
-        for lot in book.lots
-        if lot.action == action.id and lot.tier_credit and not lot.pending
-    ]
-    if released:
-        return max(released)
-    if confirmed is not None:
-        return utc(confirmed)
-    ended = [instant for instant in holds.values() if instant is not None and instant <= book.at]
-    return utc(max(ended)) if ended else utc(action.at)
+    """When the award ``rule`` held for ``action`` was released (and so counted toward a
+    tier): its lot's ``earned_at`` once released, or else (its lot spent since) when the
+    host confirmed it, or else when its hold was to end.  The action's own instant when
+    none of these tells (still held: nothing of it counted yet)."""
+    for lot in book.lots:
+        if lot.action == action.id and lot.rule == rule and not lot.pending:
+            return lot.earned_at
+    if rule in confirmed:
+        return utc(confirmed[rule])
+    end = holds.get(rule)
+    return utc(end) if end is not None and utc(end) <= book.at else utc(action.at)
 
 
 def _take_back_tickets(

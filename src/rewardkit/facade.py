@@ -201,7 +201,7 @@ class Rewards(PlayCalls, BoardCalls):
                 tickets[event.raffle] = tickets.get(event.raffle, 0) + event.tickets
         tickets = {r: n for r, n in tickets.items() if self.store.receipt("draw", r) is None}
 
-        bonuses = referral_awards(original.outcome, "referred")
+        bonuses = referral_awards(original.outcome, "referred", unpaid=self.program.currency)
         holds = {
             event.rule: event.release_at
             for event in original.outcome.events
@@ -223,30 +223,33 @@ class Rewards(PlayCalls, BoardCalls):
                 tickets=tickets,
                 bonuses=bonuses,
                 holds=holds,
-                confirmed_at=self._confirmed_at(state, action) if holds and dated else None,
+                confirmed=self._confirmations(state, action, holds) if holds and dated else None,
             )
 
         outcome = self._handle("reverse", request_id, action.member, request, run)
         self._take_back_referrers(action, original.outcome, request_id, when, at)
         return outcome
 
-    def _confirmed_at(self, state: MemberState, action: Action) -> datetime | None:
-        """When the host confirmed the held points of ``action``, if it did: read from
-        the ledger (a confirmation's entries have the action as their cause, dated
-        after it) only when the state no longer tells, its released lots being spent."""
-        if any(lot.action == action.id and lot.tier_credit for lot in state.lots):
-            return None  # still held, or released and still there: the lots tell
+    def _confirmations(
+        self, state: MemberState, action: Action, holds: Mapping[str, object]
+    ) -> dict[str, datetime]:
+        """When the host confirmed each held award of ``action`` whose lot is gone from
+        ``state`` (spent since): the ledger says, since a confirmation's entries are the
+        only ``EARN`` entries of a held rule caused by the action.  The ledger is read
+        only when such a lot is gone."""
+        gone = {
+            rule
+            for rule in holds
+            if not any(lot.action == action.id and lot.rule == rule for lot in state.lots)
+        }
+        if not gone:
+            return {}
         entries = self.store.history(state.id)[: state.entries]
-        return max(
-            (
-                entry.at
-                for entry in entries
-                if entry.cause == action.id
-                and entry.kind == EntryKind.EARN
-                and entry.at > action.at
-            ),
-            default=None,
-        )
+        return {
+            entry.reason: entry.at
+            for entry in entries
+            if entry.cause == action.id and entry.kind == EntryKind.EARN and entry.reason in gone
+        }
 
     # ------------------------------------------------------------ reading
 

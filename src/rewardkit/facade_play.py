@@ -40,10 +40,12 @@ def not_before(when: datetime, given: datetime | None, state: MemberState) -> da
 _MAX_CHAIN = 10_000  # referral chains longer than this are refused as a loop
 
 
-def referral_awards(outcome: Outcome, role: str) -> tuple[Award, ...]:
+def referral_awards(outcome: Outcome, role: str, unpaid: str | None = None) -> tuple[Award, ...]:
     """The referral bonuses ``outcome`` paid its member in ``role`` ("referred": with
     the qualifying action; "referrer": the follow-up), as awards of the referral rule,
-    read from its events (the programme may have changed since)."""
+    read from its events (the programme may have changed since).  ``unpaid``: a
+    currency in which a referral that paid this member nothing is an award of 0 (so
+    that a reversal records that it took its share of it)."""
     rules = {
         event.rule
         for event in outcome.events
@@ -54,6 +56,9 @@ def referral_awards(outcome: Outcome, role: str) -> tuple[Award, ...]:
         if isinstance(event, PointsEarned) and event.rule in rules:
             key = (event.rule, event.currency)
             paid[key] = paid.get(key, 0) + event.points
+    if unpaid is not None:
+        for rule in rules - {rule for rule, _ in paid}:
+            paid[(rule, unpaid)] = 0
     return tuple(
         Award(rule, currency, points, f"{rule}: referral bonus")
         for (rule, currency), points in sorted(paid.items())
@@ -231,7 +236,7 @@ class PlayCalls:
         ``reversal_id`` of ``action`` (the qualifying action) took back of the action:
         its own call on the referrer, idempotent, made after the reversal landed (or was
         replayed: a retry after a crash takes back what is missing)."""
-        bonuses = referral_awards(original, "referred")
+        bonuses = referral_awards(original, "referred", unpaid=self.program.currency)
         for event in original.events:
             if not isinstance(event, ReferralRewarded) or event.role != "referred":
                 continue
@@ -247,7 +252,7 @@ class PlayCalls:
                 self._pay_referrers(original)
                 receipt = self.store.receipt("referral", payout)
             paid = () if receipt is None else referral_awards(receipt.outcome, "referrer")
-            if not paid:
+            if not any(award.points for award in paid):
                 continue
             request = {"payout": payout, "reversal": reversal_id}
 
