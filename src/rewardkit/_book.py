@@ -4,7 +4,7 @@ writing a ledger entry and a domain event for every change."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -280,6 +280,23 @@ class Book:
         order.sort(
             key=lambda i: (prefer is None or not prefer(self.lots[i]), spend_order(self.lots[i]))
         )
+        return self._consume(order, points)
+
+    def take_from(self, indices: Sequence[int], points: int) -> tuple[int, int]:
+        """Consume up to ``points`` from the lots at ``indices`` only, in that order (held
+        ones included, which cancels them; spendable ones even when dated after the
+        call).  Returns the points taken from spendable lots and from pending lots."""
+        usable = [
+            i
+            for i in indices
+            if self.lots[i].remaining > 0
+            and (
+                self.lots[i].pending or self.lots[i].usable_at(max(self.at, self.lots[i].earned_at))
+            )
+        ]
+        return self._consume(usable, points)
+
+    def _consume(self, order: Sequence[int], points: int) -> tuple[int, int]:
         spendable = pending = 0
         for i in order:
             wanted = points - spendable - pending

@@ -6,17 +6,17 @@ reversal of the bonus that action paid a referrer (:func:`rewardkit.engine.take_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
-from ._book import Book
+from ._book import Book, spend_order
 from ._earning import floor
-from .model import Award, EntryKind, Lot, PointsReversed
+from .model import Award, EntryKind, PointsReversed
 
-__all__ = ["Part", "own_lots", "shares", "take_back"]
+__all__ = ["Part", "shares", "take_back"]
 
-Part = tuple[int, Callable[[Lot], bool]]
-"""Points to take back, and which lots to take them from first."""
+Part = tuple[int, str]
+"""Points to take back, and the rule whose lots (of the action) they come from first."""
 
 
 def shares(
@@ -45,29 +45,34 @@ def shares(
     return due
 
 
-def take_back(
-    book: Book, action: str, currency: str, parts: Sequence[Part]
-) -> list[tuple[int, int]]:
-    """Take back, for ``action``, each part's points: from the lots its test picks first
-    (held ones included, which cancels them), then from the member's other spendable
-    lots, earliest expiry first; what is no longer there becomes a debt.  One ledger
-    entry (and event) for them all.  Returns, per part, the points taken from spendable
-    lots and those cancelled from held ones."""
-    taken = [book.take(currency, points, prefer=prefer) for points, prefer in parts]
-    spendable = sum(part[0] for part in taken)
-    cancelled = sum(part[1] for part in taken)
-    debt = sum(points for points, _ in parts) - spendable - cancelled
-    book.debts[currency] = book.debts.get(currency, 0) + debt
+def take_back(book: Book, action: str, currency: str, parts: Sequence[Part]) -> list[int]:
+    """Take back, for ``action``, each part's points from the lots its rule made for the
+    action first (held ones included, which cancels them); what those no longer hold,
+    from the member's spendable lots, earliest expiry first; the rest becomes a debt.
+    One ledger entry (and event) for them all.  Returns, per part, the points cancelled
+    from its held lots."""
+    own: dict[str, list[int]] = {}
+    for i, lot in enumerate(book.lots):
+        if lot.action == action and lot.currency == currency:
+            own.setdefault(lot.rule, []).append(i)
+    spendable = missing = 0
+    cancelled = []
+    for points, rule in parts:
+        indices = sorted(own.get(rule, ()), key=lambda i: spend_order(book.lots[i]))
+        from_spendable, from_held = book.take_from(indices, points)
+        spendable += from_spendable
+        missing += points - from_spendable - from_held
+        cancelled.append(from_held)
+    if missing:  # one pass over the member's other lots, for every part at once
+        from_others, _ = book.take(currency, missing)
+        spendable += from_others
+        missing -= from_others
+    book.debts[currency] = book.debts.get(currency, 0) + missing
     book.write(EntryKind.REVERSE, currency, -spendable, action)
-    if spendable or debt:
+    if spendable or missing:
         book.events.append(
-            PointsReversed(book.state.id, book.at, book.cause, action, currency, spendable, debt)
+            PointsReversed(book.state.id, book.at, book.cause, action, currency, spendable, missing)
         )
-    if cancelled:
-        book.cancelled(action, currency, cancelled)
-    return taken
-
-
-def own_lots(action: str, rule: str) -> Callable[[Lot], bool]:
-    """The lots ``rule`` awarded for ``action``."""
-    return lambda lot: lot.action == action and lot.rule == rule
+    if sum(cancelled):
+        book.cancelled(action, currency, sum(cancelled))
+    return cancelled

@@ -153,11 +153,7 @@ def take_back_referral(
     book = Book(state, at, request_id)
     advance_book(program, book, at)
     for currency in sorted({award.currency for award, _ in owed}):
-        parts = [
-            (points, _reversal.own_lots(payout, award.rule))
-            for award, points in owed
-            if award.currency == currency
-        ]
+        parts = [(points, award.rule) for award, points in owed if award.currency == currency]
         _reversal.take_back(book, payout, currency, parts)
     reversals = {**state.reversals, payout: Reversal(refunded, taken, complete)}
     return Evaluation(book.next_state(reversals=reversals), book.outcome(program.currency))

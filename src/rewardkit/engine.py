@@ -323,15 +323,17 @@ def reverse(
         else utc(action.at)
         for award, _ in award_shares
     }
-    cancelled: dict[str, int] = {}  # per award's rule, in the programme's currency
+    # An outcome has one award per rule and currency: in the programme's currency, the
+    # rule names the award (and its lot).
+    cancelled: dict[str, int] = {}
     for shared in (award_shares, bonus_shares):
         for currency in sorted({award.currency for award, _ in shared}):
             mine = [(award, points) for award, points in shared if award.currency == currency]
-            parts = [(points, _reversal.own_lots(action.id, award.rule)) for award, points in mine]
-            results = _reversal.take_back(book, action.id, currency, parts)
+            parts = [(points, award.rule) for award, points in mine]
+            from_held = _reversal.take_back(book, action.id, currency, parts)
             if currency == program.currency and shared is award_shares:
-                for (award, _), (_, pending) in zip(mine, results, strict=True):
-                    cancelled[award.rule] = pending
+                pairs = zip(mine, from_held, strict=True)
+                cancelled.update((award.rule, n) for (award, _), n in pairs)
     owed = sum(points for award, points in award_shares if award.currency == program.currency)
     newly_refunded = (refunded or 0) - ((previous.refunded or 0) if previous else 0)
     ladder = program.tiers
