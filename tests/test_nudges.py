@@ -96,6 +96,7 @@ def test_seed_75_points_earned_with_a_100_point_reward_gives_the_25_points_messa
         "needed": 25,
         "earned": 75,
         "currency": "points",
+        "currency_one": "point",
     }
 
 
@@ -193,6 +194,7 @@ def test_points_expiring_appears_exactly_the_window_before_the_expiry_instant() 
         "days_left": 30,
         "expires_at": at("2026-04-10 12:00"),
         "currency": "points",
+        "currency_one": "point",
     }
     assert nudge.message == "40 of your points expire on 2026-04-10: 30 days left to use them."
 
@@ -449,8 +451,29 @@ def test_a_template_with_an_unknown_field_is_refused_naming_the_known_ones() -> 
     assert problem.path == "nudges.templates.reward_within_reach"
     assert problem.message == (
         "unknown field {missing}: use one of reward, reward_name, cost, balance, needed, earned, "
-        "currency"
+        "currency, currency_one"
     )
+
+
+def test_a_field_inside_a_plural_form_is_checked_too() -> None:
+    with pytest.raises(rk.ProgramError, match=r"unknown field \{unit\}"):
+        rk.NudgeSettings(templates={"reward_within_reach": "{balance:|# {unit}|# {currency}}"})
+
+
+@pytest.mark.parametrize(
+    ("currency", "balance", "said"),
+    [
+        ("points", 1, "You have 1 point:"),
+        ("points", 2, "You have 2 points:"),
+        ("stars", 1, "You have 1 star:"),
+        ("bonus", 1, "You have 1 bonus:"),
+        ("miles", 0, "You have 0 miles:"),
+    ],
+)
+def test_the_english_balance_agrees_with_its_number(currency: str, balance: int, said: str) -> None:
+    fields = {**REWARD_FIELDS, "balance": balance, "needed": 5, "currency": currency}
+    nudge = rk.Nudge("x", "k", "", datetime(2026, 1, 1, tzinfo=UTC), fields, "reward_within_reach")
+    assert nudge.render({}).startswith(said)
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,7 @@ KINDS = (
 _DAY = datetime(2026, 1, 1, tzinfo=UTC)
 _SAMPLES: Mapping[str, Any] = {  # a value of each field's type, to validate templates
     **dict.fromkeys(("reward", "reward_name", "tier", "tier_name", "reason", "currency"), "x"),
+    "currency_one": "x",
     **dict.fromkeys(("badge", "badge_name", "current", "target"), "x"),
     **dict.fromkeys(("cost", "balance", "earned", "points", "days_left", "days"), 7),
     **dict.fromkeys(("inactive_days", "needed", "metric"), 7),
@@ -69,8 +70,9 @@ TEMPLATE_FIELDS: Mapping[str, tuple[str, ...]] = {
         "needed",
         "earned",
         "currency",
+        "currency_one",
     ),
-    "points_expiring": ("points", "date", "days_left", "expires_at", "currency"),
+    "points_expiring": ("points", "date", "days_left", "expires_at", "currency", "currency_one"),
     "tier_at_risk": ("tier", "tier_name", "needed", "days_left", "date", "reason"),
     "tier_inactive": ("tier", "tier_name", "inactive_days", "days_left", "date", "reason"),
     "next_tier": ("tier", "tier_name", "needed", "metric"),
@@ -82,7 +84,8 @@ TEMPLATE_FIELDS: Mapping[str, tuple[str, ...]] = {
 TEMPLATES_EN: Mapping[str, str] = freeze(
     {
         "reward_within_reach": (
-            "You have {balance} {currency}: only {needed} more to {reward_name}."
+            "You have {balance:|# {currency_one}|# {currency}}: only {needed} more to "
+            "{reward_name}."
         ),
         "points_expiring": (
             "{points} of your {currency} {points:|expires|expire} on {date}: "
@@ -160,6 +163,15 @@ class _Messages(Formatter):
 _MESSAGES = _Messages()
 
 
+def one_of(currency: str) -> str:
+    """One unit of ``currency``, in English: its name less a plural "s" ("points" ->
+    "point", "stars" -> "star"; "bonus", "class" and other names stay as they are).
+    A programme whose currency is named otherwise writes its own templates."""
+    if currency.endswith("s") and not currency.endswith(("ss", "us", "is")):
+        return currency[:-1]
+    return currency
+
+
 def _render(text: str, fields: Mapping[str, Any]) -> str:
     """A message from its template (with plural forms: see :class:`_Messages`)."""
     return _MESSAGES.vformat(text, (), fields)
@@ -182,7 +194,14 @@ def _template_problems(name: str, text: object, path: str) -> list[Problem]:
     except ValueError as error:
         return [Problem(path, f"is not a valid template: {error}")]
     samples = {**_SAMPLES, **(_METRIC_SAMPLES if name.startswith(("tier", "next")) else {})}
-    for _, field, spec, _ in parsed:
+    nested = [
+        (None, inner, "", None)
+        for _, _, spec, _ in parsed
+        if spec and "{" in spec
+        for _, inner, _, _ in Formatter().parse(spec)
+        if inner is not None
+    ]
+    for _, field, spec, _ in [*parsed, *nested]:
         base = None if field is None else field.split(".")[0].split("[")[0]
         if base is not None and base not in known:
             shown = f"unknown field {{{field}}}" if base else "positional field {}"
@@ -327,7 +346,10 @@ class Nudge:
         problems = _template_problems(self.template, text, f"templates.{self.template}")
         if problems:
             raise ProgramError(problems)
-        return _render(text, self.fields)
+        fields = self.fields
+        if "currency" in fields and "currency_one" not in fields:  # a nudge made without it
+            fields = {**fields, "currency_one": one_of(fields["currency"])}
+        return _render(text, fields)
 
 
 class _Now:
@@ -401,6 +423,7 @@ def _reward_within_reach(now: _Now) -> Nudge | None:
         "reward_within_reach", "reward_within_reach", (item.id, balance), max(starts),
         reward=item.id, reward_name=item.name, cost=item.cost, balance=balance,
         needed=needed, earned=state.last_earned, currency=currency,
+        currency_one=one_of(currency),
     )  # fmt: skip
 
 
@@ -424,7 +447,7 @@ def _points_expiring(now: _Now) -> Nudge | None:
     return now.nudge(
         "points_expiring", "points_expiring", (first,), since,
         points=points, date=day, days_left=now.days_until(first), expires_at=first,
-        currency=now.program.currency,
+        currency=now.program.currency, currency_one=one_of(now.program.currency),
     )  # fmt: skip
 
 
