@@ -163,7 +163,7 @@ class _Messages(Formatter):
 _MESSAGES = _Messages()
 
 
-def one_of(currency: str) -> str:
+def _one_of(currency: str) -> str:
     """One unit of ``currency``, in English: its name less a plural "s" ("points" ->
     "point", "stars" -> "star"; "bonus", "class" and other names stay as they are).
     A programme whose currency is named otherwise writes its own templates."""
@@ -348,7 +348,7 @@ class Nudge:
             raise ProgramError(problems)
         fields = self.fields
         if "currency" in fields and "currency_one" not in fields:  # a nudge made without it
-            fields = {**fields, "currency_one": one_of(fields["currency"])}
+            fields = {**fields, "currency_one": _one_of(fields["currency"])}
         return _render(text, fields)
 
 
@@ -423,7 +423,7 @@ def _reward_within_reach(now: _Now) -> Nudge | None:
         "reward_within_reach", "reward_within_reach", (item.id, balance), max(starts),
         reward=item.id, reward_name=item.name, cost=item.cost, balance=balance,
         needed=needed, earned=state.last_earned, currency=currency,
-        currency_one=one_of(currency),
+        currency_one=_one_of(currency),
     )  # fmt: skip
 
 
@@ -447,7 +447,7 @@ def _points_expiring(now: _Now) -> Nudge | None:
     return now.nudge(
         "points_expiring", "points_expiring", (first,), since,
         points=points, date=day, days_left=now.days_until(first), expires_at=first,
-        currency=now.program.currency, currency_one=one_of(now.program.currency),
+        currency=now.program.currency, currency_one=_one_of(now.program.currency),
     )  # fmt: skip
 
 
