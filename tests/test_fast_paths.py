@@ -23,7 +23,7 @@ import rewardkit as rk
 from rewardkit import _codec, _fastcodec
 from rewardkit.engine import evaluate
 from rewardkit.expiry import after_wall_clock, before_wall_clock
-from rewardkit.model import Entry, EntryKind, Lot, MemberState, Outcome
+from rewardkit.model import Contribution, Entry, EntryKind, Lot, MemberState, Outcome
 from rewardkit.storage import Commit, MemoryStore, StaleVersion, open_store
 from rewardkit.storage.chain import _dumped, content
 from rewardkit.storage.sqlite import SQLiteStore
@@ -121,6 +121,54 @@ def test_the_hand_made_codecs_write_and_read_what_the_converter_does(seed: int) 
         assert _fastcodec.dumps_outcome(receipt.outcome) == _codec.dumps(receipt.outcome)
         assert _codec.loads(_fastcodec.dumps_outcome(receipt.outcome), Outcome) == receipt.outcome
     assert {"lots", "metric", "badges", "tickets", "usage", "reversals"} <= seen or seed
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from([UTC, ZoneInfo("Europe/Madrid"), ZoneInfo("America/Lima")]),
+    ),
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=4, min_value=-(10**9), max_value=10**9
+    ),
+)
+def test_a_tier_metric_contribution_is_stored_short_and_read_back_exactly(
+    at: datetime, value: Decimal
+) -> None:
+    contribution = Contribution(at, value)
+    data = _codec.contribution_data(contribution)
+    assert data == [
+        _codec.contribution_data(Contribution(at.astimezone(UTC), value))[0],
+        str(value),
+    ]
+    back = _codec.contribution_from(json.loads(json.dumps(data)))
+    # (an ambiguous local time never compares equal across zones: compare in UTC)
+    assert back == Contribution(at.astimezone(UTC), value) and back.at.tzinfo is UTC
+    assert str(back.value) == str(value)  # the same digits, not only an equal number
+
+
+def test_a_state_stored_with_the_older_metric_form_is_read_and_then_written_short() -> None:
+    kit = rk.Rewards(rich_program(), store=MemoryStore())
+    drive(kit, 1)
+    state = next(
+        kit.store.load(member).state
+        for member in kit.store.members()
+        if kit.store.load(member).state.metric
+    )
+    short = _codec.dumps(state)
+    data = json.loads(short)
+    assert all(type(c) is list and type(c[0]) is int for c in data["metric"])
+    data["metric"] = [
+        {"at": c.at.isoformat(), "value": str(c.value)} for c in state.metric
+    ]  # as rewardkit stored it before
+    older = json.dumps(data)
+    for read in (_fastcodec.loads_state(older), _codec.loads(older, MemberState)):
+        assert read == state
+        assert _fastcodec.dumps_state(read) == short
+    with pytest.raises(ValueError, match="not a tier-metric contribution"):
+        _codec.contribution_from(["2026-03-02", "1"])
 
 
 def test_the_kept_isoformat_text_is_only_ever_its_own_instants() -> None:

@@ -129,6 +129,10 @@ def data_function(cls: type) -> Convert:
         return found
     from . import _codec
 
+    if cls is Contribution:  # stored in a form of its own (see _codec.contribution_data)
+        _DATA[cls] = _codec.contribution_data
+        return _codec.contribution_data
+
     def fallback(value: Any) -> Any:
         return _codec.to_data(value)
 
@@ -321,9 +325,7 @@ def loads_state(text: str | bytes, lots: Sequence[str] | None = None) -> MemberS
     except (LookupError, TypeError, ValueError):
         rest = _codec.from_data({**data, "lots": [], "metric": []}, MemberState)
     found = tuple(map(_lot, lots_data)) if lots is None else _loads_lots(lots)
-    metric = tuple(
-        Contribution(datetime.fromisoformat(c["at"]), Decimal(c["value"])) for c in metric_data
-    )
+    metric = tuple(map(_codec.contribution_from, metric_data))
     # Stored states are the engine's, in order; checked, since anyone may commit one.
     ordered = (
         all(lot.remaining > 0 for lot in found)

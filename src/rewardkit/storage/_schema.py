@@ -31,7 +31,7 @@ __all__ = [
     "upgrade",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this rewardkit reads and writes."""
 
 
@@ -134,6 +134,15 @@ def backfill_chains(db: Database) -> None:
 
 # Members keep their lots in the state's text (split 0) until their next commit writes
 # them as rows: no data is moved by the migration itself.
+
+# Version 5 changes no table: it marks the databases whose states may hold tier-metric
+# contributions in their short form, which a rewardkit before it cannot read (it then
+# refuses the database rather than fail on those members).  States written before are
+# read as they are, and written short on their member's next commit.
+_SHORT_METRIC = (
+    "tier-metric contributions stored short in member states ([microseconds, value]); "
+    "no table changes"
+)
 _LOTS_AS_ROWS = (
     "each member's lots as rows of their own (lots), so a commit writes only the lots it "
     "changed; members.split says which members keep them there"
@@ -194,6 +203,7 @@ SQLITE_MIGRATIONS = (
             " CONSTRAINT lots_are_rows CHECK (split = 0 OR instr(state, '\"lots\":') = 0)",
         ),
     ),
+    Migration(5, _SHORT_METRIC),
 )
 
 POSTGRES_MIGRATIONS = (
@@ -248,4 +258,5 @@ POSTGRES_MIGRATIONS = (
             " CONSTRAINT lots_are_rows CHECK (split = 0 OR position('\"lots\":' in state) = 0)",
         ),
     ),
+    Migration(5, _SHORT_METRIC),
 )
