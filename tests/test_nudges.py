@@ -97,6 +97,7 @@ def test_seed_75_points_earned_with_a_100_point_reward_gives_the_25_points_messa
         "earned": 75,
         "currency": "points",
         "currency_one": "point",
+        "balance_unit": "points",
     }
 
 
@@ -451,12 +452,12 @@ def test_a_template_with_an_unknown_field_is_refused_naming_the_known_ones() -> 
     assert problem.path == "nudges.templates.reward_within_reach"
     assert problem.message == (
         "unknown field {missing}: use one of reward, reward_name, cost, balance, needed, earned, "
-        "currency, currency_one"
+        "currency, currency_one, balance_unit"
     )
 
 
 def test_a_field_inside_a_plural_form_is_checked_too() -> None:
-    with pytest.raises(rk.ProgramError, match=r"unknown field \{unit\}"):
+    with pytest.raises(rk.ProgramError, match="cannot be rendered: 'unit'"):
         rk.NudgeSettings(templates={"reward_within_reach": "{balance:|# {unit}|# {currency}}"})
 
 
@@ -468,6 +469,8 @@ def test_a_field_inside_a_plural_form_is_checked_too() -> None:
         ("stars", 1, "You have 1 star:"),
         ("bonus", 1, "You have 1 bonus:"),
         ("miles", 0, "You have 0 miles:"),
+        ("#tags", 1, "You have 1 #tag:"),  # a name is never read as a template
+        ("pts|x", 1, "You have 1 pts|x:"),
     ],
 )
 def test_the_english_balance_agrees_with_its_number(currency: str, balance: int, said: str) -> None:

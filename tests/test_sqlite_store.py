@@ -560,3 +560,41 @@ def test_a_forked_child_never_closes_a_connection_another_thread_opened(
         thread.join(30)
     store.commit(first_commit(store))  # the parent's store works as before
     assert list(store.members()) == ["ana"]
+
+
+FORK_HOLDING_THE_LOCK = """
+import os, sys
+from rewardkit.storage.sqlite import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+store.members()
+with store._guard:  # as a signal handler's fork would: the hooks take this lock too
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if list(store.members()) == [] else 1)
+_, status = os.waitpid(child, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_fork_from_a_thread_holding_the_stores_lock_does_not_hang(path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_HOLDING_THE_LOCK, str(path)], timeout=60, check=False
+    )
+    assert done.returncode == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_grandchild_inherits_each_connection_once(store: SQLiteStore) -> None:
+    store.members()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child and the grandchild
+        store.members()  # the child's own connection
+        grandchild = os.fork()
+        if grandchild == 0:
+            held = store._inherited
+            os._exit(0 if len(held) == len({id(h) for h in held}) == 2 else 1)
+        _, status = os.waitpid(grandchild, 0)
+        os._exit(os.waitstatus_to_exitcode(status))
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

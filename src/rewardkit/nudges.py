@@ -54,6 +54,7 @@ _DAY = datetime(2026, 1, 1, tzinfo=UTC)
 _SAMPLES: Mapping[str, Any] = {  # a value of each field's type, to validate templates
     **dict.fromkeys(("reward", "reward_name", "tier", "tier_name", "reason", "currency"), "x"),
     "currency_one": "x",
+    "balance_unit": "x",
     **dict.fromkeys(("badge", "badge_name", "current", "target"), "x"),
     **dict.fromkeys(("cost", "balance", "earned", "points", "days_left", "days"), 7),
     **dict.fromkeys(("inactive_days", "needed", "metric"), 7),
@@ -71,6 +72,7 @@ TEMPLATE_FIELDS: Mapping[str, tuple[str, ...]] = {
         "earned",
         "currency",
         "currency_one",
+        "balance_unit",
     ),
     "points_expiring": ("points", "date", "days_left", "expires_at", "currency", "currency_one"),
     "tier_at_risk": ("tier", "tier_name", "needed", "days_left", "date", "reason"),
@@ -84,8 +86,7 @@ TEMPLATE_FIELDS: Mapping[str, tuple[str, ...]] = {
 TEMPLATES_EN: Mapping[str, str] = freeze(
     {
         "reward_within_reach": (
-            "You have {balance:|# {currency_one}|# {currency}}: only {needed} more to "
-            "{reward_name}."
+            "You have {balance} {balance_unit}: only {needed} more to {reward_name}."
         ),
         "points_expiring": (
             "{points} of your {currency} {points:|expires|expire} on {date}: "
@@ -167,7 +168,7 @@ def _one_of(currency: str) -> str:
     """One unit of ``currency``, in English: its name less a plural "s" ("points" ->
     "point", "stars" -> "star"; "bonus", "class" and other names stay as they are).
     A programme whose currency is named otherwise writes its own templates."""
-    if currency.endswith("s") and not currency.endswith(("ss", "us", "is")):
+    if currency.lower().endswith("s") and not currency.lower().endswith(("ss", "us", "is")):
         return currency[:-1]
     return currency
 
@@ -194,14 +195,7 @@ def _template_problems(name: str, text: object, path: str) -> list[Problem]:
     except ValueError as error:
         return [Problem(path, f"is not a valid template: {error}")]
     samples = {**_SAMPLES, **(_METRIC_SAMPLES if name.startswith(("tier", "next")) else {})}
-    nested = [
-        (None, inner, "", None)
-        for _, _, spec, _ in parsed
-        if spec and "{" in spec
-        for _, inner, _, _ in Formatter().parse(spec)
-        if inner is not None
-    ]
-    for _, field, spec, _ in [*parsed, *nested]:
+    for _, field, spec, _ in parsed:
         base = None if field is None else field.split(".")[0].split("[")[0]
         if base is not None and base not in known:
             shown = f"unknown field {{{field}}}" if base else "positional field {}"
@@ -348,7 +342,10 @@ class Nudge:
             raise ProgramError(problems)
         fields = self.fields
         if "currency" in fields and "currency_one" not in fields:  # a nudge made without it
-            fields = {**fields, "currency_one": _one_of(fields["currency"])}
+            one = _one_of(fields["currency"])
+            fields = {**fields, "currency_one": one}
+            if "balance" in fields:
+                fields["balance_unit"] = one if fields["balance"] == 1 else fields["currency"]
         return _render(text, fields)
 
 
@@ -424,6 +421,7 @@ def _reward_within_reach(now: _Now) -> Nudge | None:
         reward=item.id, reward_name=item.name, cost=item.cost, balance=balance,
         needed=needed, earned=state.last_earned, currency=currency,
         currency_one=_one_of(currency),
+        balance_unit=_one_of(currency) if balance == 1 else currency,
     )  # fmt: skip
 
 

@@ -244,7 +244,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._open: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._inherited: list[_Connection] = []  # from before a fork: never used, never closed
-        self._guard = threading.Lock()
+        self._guard = threading.RLock()  # re-entrant: a fork may come from its holder
         self._closed = False
         with _STORES_LOCK:  # not while a fork holds the stores still
             _STORES.add(self)
@@ -788,15 +788,17 @@ class SQLiteStore:
 # it, so that no thread holds it when the child is made).
 
 _STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
-_STORES_LOCK = threading.Lock()  # one fork at a time, and no new store during one
+_STORES_LOCK = threading.RLock()  # one fork at a time, and no new store during one
 _FORKING: list[tuple[SQLiteStore, list[_Connection]]] = []
 
 
 def _before_fork() -> None:
+    # Re-entrant locks: a fork may come from a thread that holds one (a signal handler).
     _STORES_LOCK.acquire()
     for store in list(_STORES):
         store._guard.acquire()
-        _FORKING.append((store, list(store._open)))
+        here = os.getpid()  # those from an earlier fork are in _inherited already
+        _FORKING.append((store, [h for h in store._open if h.pid == here]))
 
 
 def _after_fork_in_parent() -> None:
@@ -810,9 +812,10 @@ def _after_fork_in_child() -> None:
     global _STORES_LOCK
     for store, holders in _FORKING:
         store._inherited.extend(holders)
-        store._guard.release()
+        store._open = weakref.WeakSet()  # the parent's: none of them is this process's
+        store._guard = threading.RLock()  # the parent's threads hold nothing here
     _FORKING.clear()
-    _STORES_LOCK = threading.Lock()
+    _STORES_LOCK = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):
