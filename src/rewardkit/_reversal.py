@@ -13,10 +13,16 @@ from ._book import Book, spend_order
 from ._earning import floor
 from .model import Award, EntryKind, PointsReversed
 
-__all__ = ["Part", "shares", "take_back"]
+__all__ = ["Part", "shares", "take_back", "take_back_shares", "taken_key"]
 
 Part = tuple[int, str]
 """Points to take back, and the rule whose lots (of the action) they come from first."""
+
+
+def taken_key(award: Award) -> str:
+    """The key under which a reversal keeps what it took of ``award`` (in
+    ``Reversal.taken``: stored with the member's state)."""
+    return f"{award.rule}|{award.currency}"
 
 
 def shares(
@@ -33,7 +39,7 @@ def shares(
     is updated to the new shares."""
     due = []
     for award in awards:
-        key = f"{award.rule}|{award.currency}"
+        key = taken_key(award)
         if complete or amount is None or refunded is None:
             target = award.points
         else:
@@ -75,4 +81,19 @@ def take_back(book: Book, action: str, currency: str, parts: Sequence[Part]) -> 
         )
     if sum(cancelled):
         book.cancelled(action, currency, sum(cancelled))
+    return cancelled
+
+
+def take_back_shares(
+    book: Book, action: str, owed: Sequence[tuple[Award, int]]
+) -> dict[tuple[str, str], int]:
+    """:func:`take_back` of each award's share (from :func:`shares`), one currency at a
+    time; the points cancelled from held lots, per award's rule and currency."""
+    cancelled: dict[tuple[str, str], int] = {}
+    for currency in sorted({award.currency for award, _ in owed}):
+        mine = [(award, points) for award, points in owed if award.currency == currency]
+        held = take_back(book, action, currency, [(points, award.rule) for award, points in mine])
+        cancelled.update(
+            ((award.rule, currency), n) for (award, _), n in zip(mine, held, strict=True)
+        )
     return cancelled

@@ -152,8 +152,6 @@ def take_back_referral(
     owed = _reversal.shares(paid, taken, refunded, amount, complete)
     book = Book(state, at, request_id)
     advance_book(program, book, at)
-    for currency in sorted({award.currency for award, _ in owed}):
-        parts = [(points, award.rule) for award, points in owed if award.currency == currency]
-        _reversal.take_back(book, payout, currency, parts)
+    _reversal.take_back_shares(book, payout, owed)
     reversals = {**state.reversals, payout: Reversal(refunded, taken, complete)}
     return Evaluation(book.next_state(reversals=reversals), book.outcome(program.currency))

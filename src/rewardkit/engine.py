@@ -312,7 +312,7 @@ def reverse(
     award_shares = _reversal.shares(awards, taken_before, refunded, action.amount, complete)
     bonus_shares = _reversal.shares(bonuses, taken_before, refunded, action.amount, complete)
     for bonus in bonuses:  # even at 0: says this reversal took its share of the bonus
-        taken_before.setdefault(f"{bonus.rule}|{bonus.currency}", 0)
+        taken_before.setdefault(_reversal.taken_key(bonus), 0)
     at = utc(at)
     book = Book(state, at, request_id)
     advance_book(program, book, at)
@@ -323,17 +323,9 @@ def reverse(
         else utc(action.at)
         for award, _ in award_shares
     }
-    # An outcome has one award per rule and currency: in the programme's currency, the
-    # rule names the award (and its lot).
-    cancelled: dict[str, int] = {}
-    for shared in (award_shares, bonus_shares):
-        for currency in sorted({award.currency for award, _ in shared}):
-            mine = [(award, points) for award, points in shared if award.currency == currency]
-            parts = [(points, award.rule) for award, points in mine]
-            from_held = _reversal.take_back(book, action.id, currency, parts)
-            if currency == program.currency and shared is award_shares:
-                pairs = zip(mine, from_held, strict=True)
-                cancelled.update((award.rule, n) for (award, _), n in pairs)
+    # An outcome has one award per rule and currency, which names its lot.
+    cancelled = _reversal.take_back_shares(book, action.id, award_shares)
+    _reversal.take_back_shares(book, action.id, bonus_shares)
     owed = sum(points for award, points in award_shares if award.currency == program.currency)
     newly_refunded = (refunded or 0) - ((previous.refunded or 0) if previous else 0)
     ladder = program.tiers
@@ -350,7 +342,8 @@ def reverse(
                 if ladder.count_pending:  # counted when awarded, held or not
                     counted, dated = points, utc(action.at)
                 else:  # a held lot's points counted from its release, or never
-                    counted, dated = points - cancelled[award.rule], counted_from[award.rule]
+                    counted = points - cancelled[award.rule, award.currency]
+                    dated = counted_from[award.rule]
                 removed[dated] = removed.get(dated, Decimal(0)) + counted
         elif ladder.metric == "amount_spent":
             removed[utc(action.at)] = Decimal(newly_refunded)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._play import payout_id
+from ._reversal import taken_key
 from ._values import identifier
 from .engine import Evaluation, FollowUp, enter, refer, referral_bonus, take_back_referral
 from .errors import InvalidAction, RaffleError, ReferralError
@@ -241,7 +242,7 @@ class PlayCalls:
             if not isinstance(event, ReferralRewarded) or event.role != "referred":
                 continue
             reversal = self.store.load(action.member).state.reversals.get(action.id)
-            keys = {f"{b.rule}|{b.currency}" for b in bonuses if b.rule == event.rule}
+            keys = {taken_key(bonus) for bonus in bonuses if bonus.rule == event.rule}
             if reversal is None or not keys <= set(reversal.taken):
                 # Reversals made before rewardkit took referral bonuses back left the new
                 # member's: a replay of one must not take the referrer's alone.
@@ -255,9 +256,13 @@ class PlayCalls:
             if not any(award.points for award in paid):
                 continue
             request = {"payout": payout, "reversal": reversal_id}
+            take_back_id = f"{payout}:reversed:{reversal_id}"
 
             def run(
-                state: MemberState, payout: str = payout, paid: tuple[Award, ...] = paid
+                state: MemberState,
+                payout: str = payout,
+                paid: tuple[Award, ...] = paid,
+                take_back_id: str = take_back_id,
             ) -> Evaluation:
                 # The reversals of the action so far, read afresh on every attempt: the
                 # referrer's share follows what the latest of them took.
@@ -270,17 +275,11 @@ class PlayCalls:
                     refunded=latest.refunded,
                     amount=action.amount,
                     complete=latest.complete,
-                    request_id=f"{payout}:reversed:{reversal_id}",
+                    request_id=take_back_id,
                     at=not_before(when, at, state),
                 )
 
-            self._handle(
-                "referral-reversal",
-                f"{payout}:reversed:{reversal_id}",
-                event.referrer,
-                request,
-                run,
-            )
+            self._handle("referral-reversal", take_back_id, event.referrer, request, run)
 
     # ------------------------------------------------------------ badges
 

@@ -173,6 +173,11 @@ def _one_of(currency: str) -> str:
     return currency
 
 
+def _unit(currency: str, count: object) -> str:
+    """The currency's name as ``count`` of it reads in English: one unit for exactly 1."""
+    return _one_of(currency) if count == 1 else currency
+
+
 def _render(text: str, fields: Mapping[str, Any]) -> str:
     """A message from its template (with plural forms: see :class:`_Messages`)."""
     return _MESSAGES.vformat(text, (), fields)
@@ -342,10 +347,9 @@ class Nudge:
             raise ProgramError(problems)
         fields = self.fields
         if "currency" in fields and "currency_one" not in fields:  # a nudge made without it
-            one = _one_of(fields["currency"])
-            fields = {**fields, "currency_one": one}
+            fields = {**fields, "currency_one": _one_of(fields["currency"])}
             if "balance" in fields:
-                fields["balance_unit"] = one if fields["balance"] == 1 else fields["currency"]
+                fields["balance_unit"] = _unit(fields["currency"], fields["balance"])
         return _render(text, fields)
 
 
@@ -421,7 +425,7 @@ def _reward_within_reach(now: _Now) -> Nudge | None:
         reward=item.id, reward_name=item.name, cost=item.cost, balance=balance,
         needed=needed, earned=state.last_earned, currency=currency,
         currency_one=_one_of(currency),
-        balance_unit=_one_of(currency) if balance == 1 else currency,
+        balance_unit=_unit(currency, balance),
     )  # fmt: skip
 
 
