@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from ._metric_totals import Totals, running_totals
 from ._values import freeze
 from .events import (
     DebtSettled,
@@ -81,6 +82,8 @@ class Book:
         self.tier = state.tier
         self.metric = list(state.metric)
         self.metric_sorted = state._canonical  # contributions in time order (as pruned)
+        # The metric's running totals (None: not known yet; see metric_totals()).
+        self.totals: Totals | None = state._metric_totals if self.metric_sorted else None
         self.tier_activity = state.tier_activity
         self._fresh = len(self.lots)  # lots from this index on were added by this call
         self._moved = False  # an existing lot changed: the order must be made again
@@ -91,6 +94,13 @@ class Book:
         self._latest: datetime | None = None  # the latest earned_at a put() brought in
 
     # ------------------------------------------------------------ reading
+
+    def metric_totals(self) -> Totals | None:
+        """The metric's running totals, made now if not known (``None``: the metric is
+        not in time order, or too short to keep them, or a total would be rounded)."""
+        if self.totals is None and self.metric_sorted:
+            self.totals = running_totals(self.metric)
+        return self.totals
 
     @property
     def untouched(self) -> bool:
@@ -425,6 +435,7 @@ class Book:
             "metric": tuple(self.metric),
             "tier_activity": self.tier_activity,
             "canonical": self.metric_sorted,
+            "metric_totals": self.totals if self.metric_sorted else None,
             "due": self._next_due(fresh),
             "sums": None if self._sums is None else dict(self._sums),
             "newest": self._newest(),
@@ -438,6 +449,7 @@ class Book:
             fields[name] = value
         if "lots" in changes or "metric" in changes:
             fields["canonical"] = False
+            fields["metric_totals"] = None
         if "lots" in changes or "tier" in changes:
             fields["due"] = ...
         if "lots" in changes:

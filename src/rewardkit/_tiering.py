@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from ._book import TIME, Book
+from ._metric_totals import after_append
 from .events import TierGraceStarted
 from .model import Contribution, TierStatus
 from .program import Program
@@ -24,13 +25,24 @@ def contribute(
     if ladder is None or not value:
         return
     item = Contribution(at if dated is None else dated, value)
+    metric = book.metric
     if book.metric_sorted:  # slot it in: the metric stays in time order, as pruning keeps it
-        bisect.insort_right(book.metric, item, key=contribution_at)
-        book.metric = list(ladder.prune_sorted(book.metric, at, program.tz))
+        index = bisect.bisect_right(metric, item.at, key=contribution_at)
+        metric.insert(index, item)
+        # Totals survive an addition at the end; one slotted in before changes the rest.
+        book.totals = after_append(book.totals, value) if index == len(metric) - 1 else None
+        kept = ladder.prune_sorted(metric, at, program.tz)
     else:
-        book.metric.append(item)
-        book.metric = list(ladder.prune(book.metric, at, program.tz))
+        metric.append(item)
+        kept = ladder.prune(metric, at, program.tz)
         book.metric_sorted = True
+        book.totals = None
+    dropped = len(metric) - len(kept)
+    if book.totals is not None and dropped:
+        # Pruned from the start: as many totals go (a lifetime window folds instead).
+        suffix = not kept or kept[0] is metric[dropped]
+        book.totals = book.totals[dropped:] if suffix else None
+    book.metric = list(kept)
 
 
 def qualify(program: Program, book: Book, at: datetime, cause: str) -> None:
@@ -39,7 +51,11 @@ def qualify(program: Program, book: Book, at: datetime, cause: str) -> None:
     ladder = program.tiers
     if ladder is None:
         return
-    target = ladder.level_for(ladder.value(book.metric, at, program.tz, ordered=book.metric_sorted))
+    target = ladder.level_for(
+        ladder.value(
+            book.metric, at, program.tz, ordered=book.metric_sorted, totals=book.metric_totals()
+        )
+    )
     current = book.tier
     if target is None:
         return
@@ -87,7 +103,9 @@ def review(program: Program, book: Book, at: datetime) -> None:
     current = book.tier
     if ladder is None or current is None:
         return
-    value = ladder.value_at_review(book.metric, at, program.tz, ordered=book.metric_sorted)
+    value = ladder.value_at_review(
+        book.metric, at, program.tz, ordered=book.metric_sorted, totals=book.metric_totals()
+    )
     met = ladder.level_for(value)
     if ladder.keep.uses_activity and met is not None:
         # The member has been inactive for the keep's whole length: the level lapses

@@ -304,6 +304,9 @@ class MemberState:
     _sums: Any = attrs.field(init=False, default=None, eq=False, repr=False, hash=False)
     # No lot was earned after this instant (None: no lots; ``...``: not known yet).
     _newest: Any = attrs.field(init=False, default=..., eq=False, repr=False, hash=False)
+    # The metric's running totals (rewardkit._metric_totals), as the engine left them
+    # with a canonical metric (None: not known, or not kept).  Never changed once set.
+    _metric_totals: Any = attrs.field(init=False, default=None, eq=False, repr=False, hash=False)
 
     def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
         """Spendable points in ``currency`` (not pending; not expired at ``at``)."""

@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from ._metric_totals import Totals, window_total
 from ._values import number
 from .conditions import Condition, always, as_condition
 from .context import Context
@@ -244,15 +245,25 @@ class Ladder:
         return before_wall_clock(at, self.window, tz)  # a skipped wall time: the jump
 
     def value(
-        self, metric: Sequence[Contribution], at: datetime, tz: tzinfo, *, ordered: bool = False
+        self,
+        metric: Sequence[Contribution],
+        at: datetime,
+        tz: tzinfo,
+        *,
+        ordered: bool = False,
+        totals: Totals | None = None,
     ) -> Decimal:
         """The metric at ``at``: contributions in the window ending at ``at`` (inclusive).
         ``ordered``: ``metric`` is in time order (as the engine keeps it), so the window's
-        ends are found by bisection and only the contributions inside it are read."""
+        ends are found by bisection and only the contributions inside it are read.
+        ``totals``: ``metric``'s running totals (:mod:`rewardkit._metric_totals`), for a
+        value to compare rather than show: then nothing is summed."""
         since = self._since(at, tz)
         if ordered:
             low = 0 if since is None else bisect.bisect_right(metric, since, key=contribution_at)
             high = bisect.bisect_right(metric, at, lo=low, key=contribution_at)
+            if totals is not None:
+                return window_total(totals, metric, low, high)
             return sum(map(_contribution_value, metric[low:high]), Decimal(0))
         return sum(
             (c.value for c in metric if c.at <= at and (since is None or c.at > since)),
@@ -260,12 +271,18 @@ class Ladder:
         )
 
     def value_at_review(
-        self, metric: Sequence[Contribution], at: datetime, tz: tzinfo, *, ordered: bool = False
+        self,
+        metric: Sequence[Contribution],
+        at: datetime,
+        tz: tzinfo,
+        *,
+        ordered: bool = False,
+        totals: Totals | None = None,
     ) -> Decimal:
         """At a review, a calendar window means the period just ended."""
         if isinstance(self.window, str):
-            return self.value(metric, at - _TICK, tz, ordered=ordered)
-        return self.value(metric, at, tz, ordered=ordered)
+            return self.value(metric, at - _TICK, tz, ordered=ordered, totals=totals)
+        return self.value(metric, at, tz, ordered=ordered, totals=totals)
 
     def prune(
         self, metric: Iterable[Contribution], now: datetime, tz: tzinfo
