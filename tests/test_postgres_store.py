@@ -114,20 +114,20 @@ def test_use_after_close_is_a_store_error(store: PostgresStore) -> None:
 def test_schema_versions_are_recorded_one_row_per_migration(made: Schemas) -> None:
     name = made.new()
     with PostgresStore(made.url, schema=name) as opened:
-        assert opened.migrated is not None and opened.migrated.applied == (1, 2, 3, 4, 5)
+        assert opened.migrated is not None and opened.migrated.applied == (1, 2, 3, 4, 5, 6)
     with PostgresStore(made.url, schema=name) as again:
         assert again.migrated is None
     found = rows(made, name, "SELECT version FROM rewardkit_schema ORDER BY version")
-    assert found == [(1,), (2,), (3,), (4,), (5,)] and SCHEMA_VERSION == 5
+    assert found == [(1,), (2,), (3,), (4,), (5,), (6,)] and SCHEMA_VERSION == 6
 
 
 def test_a_newer_schema_is_refused(made: Schemas) -> None:
     name = made.new()
     PostgresStore(made.url, schema=name).close()
     rows(made, name, "INSERT INTO rewardkit_schema VALUES (9)")
-    with pytest.raises(StoreError, match="version 9, newer than version 5"):
+    with pytest.raises(StoreError, match="version 9, newer than version 6"):
         PostgresStore(made.url, schema=name)
-    with pytest.raises(StoreError, match="version 9, newer than version 5"):
+    with pytest.raises(StoreError, match="version 9, newer than version 6"):
         migrate(made.url_for(name))
 
 
@@ -148,13 +148,14 @@ def test_a_version_1_schema_is_migrated_by_the_command_and_its_ledgers_chained(
         " ALTER TABLE entries DROP COLUMN hash; ALTER TABLE members DROP COLUMN head;"
         " ALTER TABLE receipts DROP COLUMN version;"
         " DROP TABLE scores; DROP TABLE lots; ALTER TABLE members DROP COLUMN split;"
+        " DROP TABLE metric; ALTER TABLE members DROP COLUMN metric_rows;"
         " DELETE FROM rewardkit_schema WHERE version >= 2",
     )
     url = made.url_for(name)
     with pytest.raises(StoreError, match=rf"version 1.*`rewardkit migrate {made.url}"):
         open_store(url, auto_migrate=False)
     report = migrate(url)
-    assert (report.before, report.after) == (1, 5)
+    assert (report.before, report.after) == (1, 6)
     assert migrate(url).applied == ()
     with PostgresStore(made.url, schema=name, auto_migrate=False) as opened:
         assert [item.hash for item in opened.chain("ana").links] == hashes
@@ -198,7 +199,7 @@ def test_processes_opening_a_fresh_schema_at_once_migrate_it_once(made: Schemas)
         outputs.append(out.strip())
     assert outputs.count("True") == 1  # exactly one process migrated
     found = rows(made, name, "SELECT version FROM rewardkit_schema ORDER BY version")
-    assert found == [(1,), (2,), (3,), (4,), (5,)]
+    assert found == [(1,), (2,), (3,), (4,), (5,), (6,)]
     assert rows(made, name, "SELECT count(*) FROM members") == [(6,)]
 
 

@@ -126,9 +126,9 @@ def test_connections_sync_fully_so_a_crash_loses_nothing_committed(store: SQLite
 def test_schema_version_is_recorded_in_the_file(store: SQLiteStore, path: Path) -> None:
     with sqlite3.connect(path) as raw:
         rows = raw.execute("SELECT version FROM rewardkit_schema ORDER BY version").fetchall()
-    assert rows == [(1,), (2,), (3,), (4,), (5,)]  # one row per migration applied
-    assert SCHEMA_VERSION == 5
-    assert store.migrated is not None and store.migrated.applied == (1, 2, 3, 4, 5)
+    assert rows == [(1,), (2,), (3,), (4,), (5,), (6,)]  # one row per migration applied
+    assert SCHEMA_VERSION == 6
+    assert store.migrated is not None and store.migrated.applied == (1, 2, 3, 4, 5, 6)
 
 
 def test_reopening_an_existing_file_applies_nothing_again(path: Path) -> None:
@@ -137,7 +137,7 @@ def test_reopening_an_existing_file_applies_nothing_again(path: Path) -> None:
     with SQLiteStore(path) as store:
         assert store.migrated is None
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT count(*) FROM rewardkit_schema").fetchone()[0] == 5
+        assert raw.execute("SELECT count(*) FROM rewardkit_schema").fetchone()[0] == 6
 
 
 def test_newer_schema_version_is_refused_naming_both_versions(path: Path) -> None:
@@ -145,9 +145,9 @@ def test_newer_schema_version_is_refused_naming_both_versions(path: Path) -> Non
         store.commit(first_commit(store))
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE rewardkit_schema SET version = 7")
-    with pytest.raises(StoreError, match=r"version 7, newer than version 5"):
+    with pytest.raises(StoreError, match=r"version 7, newer than version 6"):
         SQLiteStore(path)
-    with pytest.raises(StoreError, match=r"version 7, newer than version 5"):
+    with pytest.raises(StoreError, match=r"version 7, newer than version 6"):
         migrate(f"sqlite:///{path}")
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM members").fetchall() == [(1,)]
@@ -168,6 +168,8 @@ def make_version_3(path: Path) -> list[Commit]:
             raw.execute("UPDATE members SET state = ? WHERE id = ?", (whole, member))
         raw.execute("DROP TABLE lots")
         raw.execute("ALTER TABLE members DROP COLUMN split")
+        raw.execute("DROP TABLE metric")
+        raw.execute("ALTER TABLE members DROP COLUMN metric_rows")
         raw.execute("DELETE FROM rewardkit_schema WHERE version >= 4")
     return units
 
@@ -177,7 +179,7 @@ def test_a_version_3_file_is_migrated_and_its_members_read_the_same(
 ) -> None:
     units = make_version_3(path)
     with SQLiteStore(path) as store:
-        assert store.migrated is not None and store.migrated.applied == (4, 5)
+        assert store.migrated is not None and store.migrated.applied == (4, 5, 6)
         before = store.load("ana")
         assert before.state == units[-1].state and len(before.state.lots) == 3
         with sqlite3.connect(path) as raw:
@@ -213,7 +215,7 @@ def test_a_version_1_file_is_migrated_on_open_and_its_ledgers_chained(path: Path
     units = make_version_1(path)
     with SQLiteStore(path) as store:
         assert store.migrated is not None
-        assert (store.migrated.before, store.migrated.after) == (1, 5)
+        assert (store.migrated.before, store.migrated.after) == (1, 6)
         assert verify(store).ok
         ana = [entry for unit in units if unit.member == "ana" for entry in unit.entries]
         assert [item.hash for item in store.chain("ana").links] == link("ana", None, ana)
@@ -228,16 +230,16 @@ def test_without_auto_migrate_an_old_file_is_refused_naming_the_command(path: Pa
     with pytest.raises(StoreError, match="rewardkit migrate"):
         open_store(f"sqlite:///{path}", auto_migrate=False)
     report = migrate(f"sqlite:///{path}")
-    assert (report.before, report.after, report.applied) == (1, 5, (2, 3, 4, 5))
-    assert "schema version 1 -> 5 (applied 2, 3, 4, 5)" in str(report)
+    assert (report.before, report.after, report.applied) == (1, 6, (2, 3, 4, 5, 6))
+    assert "schema version 1 -> 6 (applied 2, 3, 4, 5, 6)" in str(report)
     SQLiteStore(path, auto_migrate=False).close()
-    assert "already at version 5" in str(migrate(f"sqlite:///{path}"))
+    assert "already at version 6" in str(migrate(f"sqlite:///{path}"))
 
 
 def test_without_auto_migrate_a_new_file_is_refused_too(path: Path) -> None:
-    with pytest.raises(StoreError, match="version 0, and this rewardkit needs version 5"):
+    with pytest.raises(StoreError, match="version 0, and this rewardkit needs version 6"):
         SQLiteStore(path, auto_migrate=False)
-    assert migrate(f"sqlite:///{path}").applied == (1, 2, 3, 4, 5)
+    assert migrate(f"sqlite:///{path}").applied == (1, 2, 3, 4, 5, 6)
 
 
 def test_a_memory_store_has_nothing_to_migrate() -> None:

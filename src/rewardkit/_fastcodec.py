@@ -36,6 +36,7 @@ __all__ = [
     "loads_lot",
     "loads_state",
     "lot_text",
+    "metric_text",
 ]
 
 Convert = Callable[[Any], Any]
@@ -182,19 +183,37 @@ def _event_data(event: Event) -> Any:
     return data
 
 
-def dumps_state(state: MemberState, *, lots: bool = True) -> str:
+def dumps_state(state: MemberState, *, lots: bool = True, metric: bool = True) -> str:
     """``_codec.dumps(state)``, quicker: the lots and the metric, most of a state, are
-    spliced in from the texts kept on them.  ``lots=False``: the state without its
-    ``"lots"`` key, for a store that keeps them in rows of their own (a reader that
-    expects the key, an older rewardkit, then fails instead of seeing no lots)."""
+    spliced in from the texts kept on them.  ``lots=False`` (``metric=False``): the
+    state without its ``"lots"`` (``"metric"``) key, for a store that keeps them in rows
+    of their own (a reader that expects the key, an older rewardkit, then fails instead
+    of seeing none).  Such a text never holds the key's name followed by a colon
+    anywhere else either (a mapping key of that name is written with its last letter
+    escaped, which JSON reads as the same key), so a database can check the key is
+    absent with a plain text search."""
     data = data_function(_Rest)(state)
     text = _encode(data)
     if lots:
         text = text.replace(_LOTS_JSON, '"lots":[' + ",".join(map(_text, state.lots)) + "]", 1)
     else:
-        text = text.replace(_LOTS_JSON + ",", "", 1)  # "metric" always follows "lots"
-    metric = '"metric":[' + ",".join(map(_text, state.metric)) + "]"
-    return text.replace(_METRIC_JSON, metric, 1)
+        text = _without(text, _LOTS_JSON, '"lots":', '"lot\\u0073":')
+    if metric:
+        return text.replace(
+            _METRIC_JSON, '"metric":[' + ",".join(map(_text, state.metric)) + "]", 1
+        )
+    return _without(text, _METRIC_JSON, '"metric":', '"metri\\u0063":')
+
+
+def _without(text: str, stand_in: str, name: str, escaped: str) -> str:
+    """``text`` without the key ``stand_in`` holds, and no other ``name`` in it."""
+    text = text.replace(stand_in + ",", "", 1)  # "lots" and "metric" are followed by more
+    return text.replace(name, escaped) if name in text else text
+
+
+def metric_text(contribution: Contribution) -> str:
+    """A contribution's JSON, as the state's text holds it (made once, kept on it)."""
+    return _text(contribution)
 
 
 def lot_text(lot: Lot) -> str:
@@ -309,15 +328,18 @@ def _state_reader() -> Callable[[dict[str, Any]], dict[str, Any]] | None:
 _READ_STATE = _state_reader()
 
 
-def loads_state(text: str | bytes, lots: Sequence[str] | None = None) -> MemberState:
+def loads_state(
+    text: str | bytes, lots: Sequence[str] | None = None, metric: Sequence[str] | None = None
+) -> MemberState:
     """``_codec.loads(text, MemberState)``, quicker: every field is read by a reader
     made for its type (the converter reads a state whose data is not as expected).
-    ``lots``: the lots' texts, in spending order, for a state stored without them."""
+    ``lots`` (``metric``): the lots' (contributions') texts, in order, for a state stored
+    without them."""
     from . import _codec
 
     data = json.loads(text)
     lots_data = data.pop("lots", ())  # no key: the lots are rows, given as ``lots``
-    metric_data = data.pop("metric")
+    metric_data = data.pop("metric", None)  # no key: the metric is rows (``metric``)
     try:
         if _READ_STATE is None:
             raise LookupError("a field only the converter reads")
@@ -325,14 +347,29 @@ def loads_state(text: str | bytes, lots: Sequence[str] | None = None) -> MemberS
     except (LookupError, TypeError, ValueError):
         rest = _codec.from_data({**data, "lots": [], "metric": []}, MemberState)
     found = tuple(map(_lot, lots_data)) if lots is None else _loads_lots(lots)
-    metric = tuple(map(_codec.contribution_from, metric_data))
+    if metric_data is None:
+        if metric is None:
+            raise KeyError("metric")  # stored without it, and no rows given
+        contributions = _loads_metric(metric)
+    else:
+        contributions = tuple(map(_codec.contribution_from, metric_data))
     # Stored states are the engine's, in order; checked, since anyone may commit one.
     ordered = (
         all(lot.remaining > 0 for lot in found)
         and all(spend_order(a) <= spend_order(b) for a, b in pairwise(found))
-        and all(a.at <= b.at for a, b in pairwise(metric))
+        and all(a.at <= b.at for a, b in pairwise(contributions))
     )
-    return replace_state(rest, lots=found, metric=metric, canonical=ordered)
+    return replace_state(rest, lots=found, metric=contributions, canonical=ordered)
+
+
+def _loads_metric(texts: Sequence[str]) -> tuple[Contribution, ...]:
+    """Contributions from their texts (each kept on its contribution), one parse."""
+    from . import _codec
+
+    found = tuple(map(_codec.contribution_from, json.loads("[" + ",".join(texts) + "]")))
+    for contribution, text in zip(found, texts, strict=True):
+        object.__setattr__(contribution, "_data", text)
+    return found
 
 
 _LOTS_JSON = '"lots":' + _encode(_LOTS)

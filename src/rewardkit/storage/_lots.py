@@ -37,6 +37,7 @@ __all__ = [
     "ROWS_FROM",
     "LotRows",
     "changed_lots",
+    "common_prefix",
     "keep_as_rows",
     "lot_key",
     "lot_rows",
@@ -89,10 +90,10 @@ def lot_rows(lots: Sequence[Lot]) -> LotRows | None:
     return [(key, lot_text(lot)) for key, lot in zip(keys, lots, strict=True)]
 
 
-def _common_prefix(old: Sequence[Lot], new: Sequence[Lot]) -> int:
-    """How many lots ``old`` and ``new`` share at their start.  Tuples compare in C,
-    the same object first by identity, so this bisection costs microseconds even for
-    hundreds of lots."""
+def common_prefix(old: Sequence[object], new: Sequence[object]) -> int:
+    """How many items (lots, contributions) ``old`` and ``new`` share at their start.
+    Tuples compare in C, the same object first by identity, so this bisection costs
+    microseconds even for hundreds of them."""
     low, high = 0, min(len(old), len(new))
     if old[:high] == new[:high]:  # the usual call: lots added at the end only
         return high
@@ -112,8 +113,8 @@ def changed_lots(old: tuple[Lot, ...], new: tuple[Lot, ...]) -> tuple[list[str],
     shared start and end are skipped, and what is left is compared by identity."""
     if old is new:
         return [], []
-    start = _common_prefix(old, new)
-    end = 0 if start == len(old) else _common_prefix(old[start:][::-1], new[start:][::-1])
+    start = common_prefix(old, new)
+    end = 0 if start == len(old) else common_prefix(old[start:][::-1], new[start:][::-1])
     old_middle, new_middle = old[start : len(old) - end], new[start : len(new) - end]
     before = dict(zip(map(id, old_middle), old_middle, strict=True))
     after = dict(zip(map(id, new_middle), new_middle, strict=True))

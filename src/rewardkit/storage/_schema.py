@@ -31,7 +31,7 @@ __all__ = [
     "upgrade",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this rewardkit reads and writes."""
 
 
@@ -143,6 +143,10 @@ _SHORT_METRIC = (
     "tier-metric contributions stored short in member states ([microseconds, value]); "
     "no table changes"
 )
+_METRIC_AS_ROWS = (
+    "each member's tier-metric contributions as rows of their own (metric), so a commit "
+    "writes only the ones it changed; members.metric_rows says which members keep them there"
+)
 _LOTS_AS_ROWS = (
     "each member's lots as rows of their own (lots), so a commit writes only the lots it "
     "changed; members.split says which members keep them there"
@@ -204,6 +208,19 @@ SQLITE_MIGRATIONS = (
         ),
     ),
     Migration(5, _SHORT_METRIC),
+    Migration(
+        6,
+        _METRIC_AS_ROWS,
+        (
+            "CREATE TABLE IF NOT EXISTS metric(member TEXT NOT NULL, key TEXT NOT NULL,"
+            " data TEXT NOT NULL, PRIMARY KEY(member, key)) WITHOUT ROWID",
+            # As for lots: a state whose metric is rows has no "metric" key, and an older
+            # rewardkit's writes (which always have it) are refused for such a member.
+            "ALTER TABLE members ADD COLUMN metric_rows INTEGER NOT NULL DEFAULT 0"
+            " CONSTRAINT metric_is_rows"
+            " CHECK (metric_rows = 0 OR instr(state, '\"metric\":') = 0)",
+        ),
+    ),
 )
 
 POSTGRES_MIGRATIONS = (
@@ -259,4 +276,15 @@ POSTGRES_MIGRATIONS = (
         ),
     ),
     Migration(5, _SHORT_METRIC),
+    Migration(
+        6,
+        _METRIC_AS_ROWS,
+        (
+            'CREATE TABLE IF NOT EXISTS {s}metric(member TEXT COLLATE "C" NOT NULL,'
+            ' key TEXT COLLATE "C" NOT NULL, data TEXT NOT NULL, PRIMARY KEY(member, key))',
+            "ALTER TABLE {s}members ADD COLUMN metric_rows INTEGER NOT NULL DEFAULT 0"
+            " CONSTRAINT metric_is_rows"
+            " CHECK (metric_rows = 0 OR position('\"metric\":' in state) = 0)",
+        ),
+    ),
 )

@@ -15,12 +15,14 @@ from ..errors import StoreError
 from ..model import CounterChange, Entry, EntryKind, MemberState
 from ..time import micros as utc_micros
 from ._lots import ROWS_FROM
+from ._metric import ROWS_FROM as METRIC_ROWS_FROM
 from .base import Commit, CounterLimitExceeded, Receipt, Snapshot
 
 __all__ = [
     "ENTRY_COLUMNS",
     "LEDGERS_CHUNK",
     "Encoded",
+    "Split",
     "decode_state",
     "encode",
     "entry_from_row",
@@ -110,17 +112,22 @@ class Encoded:
     """A commit's values as the SQL stores write them, encoded before any lock is taken.
     The state's text is made in the form the member will most likely be written in
     (``as_rows``: without its lots, which are rows of their own, when it has many of
-    them); :meth:`state` makes the other form when it is the one needed after all."""
+    them; ``metric_rows``: without its tier-metric contributions, likewise); :meth:`state`
+    makes another form when it is the one needed after all."""
 
     due: int | None
     receipt: tuple[str, str, str, str, str] | None  # operation, id, member, request, outcome
     of: MemberState
     as_rows: bool
+    metric_rows: bool
     text: str
 
-    def state(self, rows: bool) -> str:
-        """The state's text: without its lots (``rows``), or with them."""
-        return self.text if rows == self.as_rows else dumps_state(self.of, lots=not rows)
+    def state(self, rows: bool, metric_rows: bool = False) -> str:
+        """The state's text: without its lots (``rows``) or with them, without its
+        metric (``metric_rows``) or with it."""
+        if rows == self.as_rows and metric_rows == self.metric_rows:
+            return self.text
+        return dumps_state(self.of, lots=not rows, metric=not metric_rows)
 
 
 def receipt_row(receipt: Receipt) -> tuple[str, str, str, str, str]:
@@ -142,13 +149,17 @@ def encode(unit: Commit) -> Encoded:
     row = None if unit.receipt is None else receipt_row(unit.receipt)
     state = unit.state
     rows = len(state.lots) >= ROWS_FROM
-    return Encoded(micros(state.next_due()), row, state, rows, dumps_state(state, lots=not rows))
+    metric = len(state.metric) >= METRIC_ROWS_FROM
+    text = dumps_state(state, lots=not rows, metric=not metric)
+    return Encoded(micros(state.next_due()), row, state, rows, metric, text)
 
 
-def decode_state(text: str | bytes, lots: Sequence[str] | None = None) -> MemberState:
+def decode_state(
+    text: str | bytes, lots: Sequence[str] | None = None, metric: Sequence[str] | None = None
+) -> MemberState:
     """A member's state from its stored text (and its lots' rows, in key order, when the
-    lots are kept as rows)."""
-    return loads_state(text, lots)
+    lots are kept as rows; its contributions' rows likewise)."""
+    return loads_state(text, lots, metric)
 
 
 def running_totals(
@@ -192,21 +203,25 @@ def score_rows(unit: Commit) -> list[tuple[str, str, str, str, int]]:
     return [(*key, delta) for key, delta in sorted(merged.items())]
 
 
+Split = tuple[bool, bool]  # a member's lots are rows, its metric is rows
+
+
 class Heads:
     """What this store last saw of each member (loaded or committed): the version, the
-    ledger head, the state, and whether its lots are rows (``split``).  A commit at that
-    version need not read the head again (the commit's ``... WHERE version = ?`` proves
-    it is still the one kept), writes only the lots that changed from that state's, and
+    ledger head, the state, and whether its lots and its metric are rows (``split``).  A
+    commit at that version need not read the head again (the commit's ``... WHERE version
+    = ?`` proves it is still the one kept), writes only the lots and contributions that
+    changed from that state's, and
     a write may start from the state kept (``load_for_update``): if another writer moved
     the member on meanwhile, the commit is refused and the write starts again from a
     fresh load."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._size = size
-        self._known: dict[str, tuple[Snapshot, str | None, bool]] = {}
+        self._known: dict[str, tuple[Snapshot, str | None, Split]] = {}
 
     def remember(
-        self, member: str, version: int, head: str | None, state: MemberState, split: bool
+        self, member: str, version: int, head: str | None, state: MemberState, split: Split
     ) -> None:
         known = self._known
         if not self._size:
@@ -215,7 +230,7 @@ class Heads:
             known.pop(next(iter(known)), None)  # the oldest kept
         known[member] = (Snapshot(state, version), head, split)
 
-    def at(self, member: str, version: int) -> tuple[Snapshot, str | None, bool] | None:
+    def at(self, member: str, version: int) -> tuple[Snapshot, str | None, Split] | None:
         """The member as kept, if at ``version``: its snapshot, head and ``split``."""
         found = self._known.get(member)
         return found if found is not None and found[0].version == version else None

@@ -39,8 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _codec
 from ..errors import StoreError
-from ..model import Entry, Lot, MemberState, Outcome, blank_state
+from ..model import Entry, MemberState, Outcome, blank_state
 from ._lots import keep_as_rows, lot_writes
+from ._metric import keep_as_rows as keep_metric_as_rows
+from ._metric import metric_writes
 from ._pg import INSTALL_HINT, Connections, psycopg_module, quote
 from ._pg import Transaction as _Transaction
 from ._schema import (
@@ -59,6 +61,7 @@ from ._sql import (
     SCORE_UPSERT,
     Encoded,
     Heads,
+    Split,
     decode_state,
     encode,
     entry_from_row,
@@ -82,11 +85,14 @@ __all__ = ["INSTALL_HINT", "MIGRATIONS", "PostgresStore", "migrate"]
 MIGRATIONS = POSTGRES_MIGRATIONS
 
 
-# A member, with its lots' texts in spending order when they are rows (split), in one
-# statement (so one snapshot).
+# A member, with its lots' texts in spending order when they are rows (split), and its
+# metric's in time order when they are rows (metric_rows), in one statement (so one
+# snapshot).
 _LOAD = (
     "SELECT m.id, m.version, m.state, m.head, m.split, CASE WHEN m.split = 1 THEN"
-    " ARRAY(SELECT l.data FROM {s}lots AS l WHERE l.member = m.id ORDER BY l.key) END"
+    " ARRAY(SELECT l.data FROM {s}lots AS l WHERE l.member = m.id ORDER BY l.key) END,"
+    " m.metric_rows, CASE WHEN m.metric_rows = 1 THEN"
+    " ARRAY(SELECT c.data FROM {s}metric AS c WHERE c.member = m.id ORDER BY c.key) END"
     " FROM {s}members AS m"
 )
 
@@ -151,9 +157,11 @@ class PostgresStore:
 
     def _loaded(self, row: Sequence[Any]) -> Snapshot:
         """A member from a row of ``_LOAD``, remembered."""
-        member, version, state, head, split, lots = row
-        snapshot = Snapshot(decode_state(state, lots if split else None), int(version))
-        self._heads.remember(member, snapshot.version, head, snapshot.state, bool(split))
+        member, version, state, head, split, lots, metric_rows, metric = row
+        lots, metric = lots if split else None, metric if metric_rows else None
+        snapshot = Snapshot(decode_state(state, lots, metric), int(version))
+        rows = (bool(split), bool(metric_rows))
+        self._heads.remember(member, snapshot.version, head, snapshot.state, rows)
         return snapshot
 
     def load_for_update(self, member: str) -> Snapshot:
@@ -217,7 +225,7 @@ class PostgresStore:
                 _Transaction(connection, self._prefix).execute(
                     f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}"
                 )
-            written: dict[str, tuple[Snapshot, str | None, bool]] = {}
+            written: dict[str, tuple[Snapshot, str | None, Split]] = {}
             for unit, values in zip(units, encoded, strict=True):
                 self._apply(connection, unit, values, written)
         for member, (snapshot, head, split) in written.items():  # committed: as they are now
@@ -228,7 +236,7 @@ class PostgresStore:
         connection: Connection[Any],
         unit: Commit,
         encoded: Encoded,
-        written: dict[str, tuple[Snapshot, str | None, bool]],
+        written: dict[str, tuple[Snapshot, str | None, Split]],
     ) -> None:
         """One unit of a transaction the caller holds (``written``: each member as the
         transaction left it so far, updated)."""
@@ -242,49 +250,72 @@ class PostgresStore:
         before = written.get(member)
         if before is None or before[0].version != version:
             before = None if version == 0 else self._heads.at(member, version)
-        old: tuple[Lot, ...] | None = None
+        old: MemberState | None = None
         if before is not None:
-            head, split, old = before[1], before[2], before[0].state.lots
+            head, (split, metric_split), old = before[1], before[2], before[0].state
         elif version == 0:
-            head, split = None, False
+            head, split, metric_split = None, False, False
         else:
             locked = run(
-                "SELECT version, head, split FROM {s}members WHERE id = ? FOR UPDATE", (member,)
+                "SELECT version, head, split, metric_rows FROM {s}members WHERE id = ? FOR UPDATE",
+                (member,),
             )
-            found, head, split = (
-                (int(locked[0][0]), locked[0][1], bool(locked[0][2]))
+            found, head, split, metric_split = (
+                (int(locked[0][0]), locked[0][1], bool(locked[0][2]), bool(locked[0][3]))
                 if locked
-                else (0, None, False)
+                else (0, None, False, False)
             )
             if found != version:
                 raise StaleVersion(member, version, found)
         hashes = link(member, head, unit.entries, count=unit.state.entries)
         new_head = hashes[-1] if hashes else head
         # The member's row first (its lock orders concurrent writers), then its lots'
-        # rows, if they are to be rows ...
+        # and its metric's rows, if they are to be rows ...
         as_rows = keep_as_rows(split, unit.state.lots)
-        text = encoded.state(as_rows)
+        metric_rows = keep_metric_as_rows(metric_split, unit.state.metric)
+        text = encoded.state(as_rows, metric_rows)
         if version == 0:
             changed = run(
-                "INSERT INTO {s}members(id, version, state, due, head, split)"
-                " VALUES (?, 1, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1",
-                (member, text, encoded.due, new_head, int(as_rows)),
+                "INSERT INTO {s}members(id, version, state, due, head, split, metric_rows)"
+                " VALUES (?, 1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING 1",
+                (member, text, encoded.due, new_head, int(as_rows), int(metric_rows)),
             )
         else:
             changed = run(
-                "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ?, split = ?"
-                " WHERE id = ? AND version = ? RETURNING 1",
-                (version + 1, text, encoded.due, new_head, int(as_rows), member, version),
+                "UPDATE {s}members SET version = ?, state = ?, due = ?, head = ?, split = ?,"
+                " metric_rows = ? WHERE id = ? AND version = ? RETURNING 1",
+                (
+                    version + 1,
+                    text,
+                    encoded.due,
+                    new_head,
+                    int(as_rows),
+                    int(metric_rows),
+                    member,
+                    version,
+                ),
             )
         if not changed:  # another commit landed meanwhile
             raise StaleVersion(member, version, self._version_of(connection, member))
-        split_now = as_rows and self._write_lots(connection, member, split, old, unit.state.lots)
-        if as_rows and not split_now:  # ... unless they cannot be: then in the state's text
+        old_lots = None if old is None else old.lots
+        old_metric = None if old is None else old.metric
+        split_now = as_rows and self._write_rows(
+            connection, "lots", member, split, lot_writes(split, old_lots, unit.state.lots)
+        )
+        metric_now = metric_rows and self._write_rows(
+            connection,
+            "metric",
+            member,
+            metric_split,
+            metric_writes(metric_split, old_metric, unit.state.metric),
+        )
+        if (as_rows, metric_rows) != (split_now, metric_now):
+            # ... unless they cannot be: then in the state's text
             run(
-                "UPDATE {s}members SET state = ?, split = 0 WHERE id = ?",
-                (encoded.state(rows=False), member),
+                "UPDATE {s}members SET state = ?, split = ?, metric_rows = ? WHERE id = ?",
+                (encoded.state(split_now, metric_now), int(split_now), int(metric_now), member),
             )
-        written[member] = (Snapshot(unit.state, version + 1), new_head, split_now)
+        written[member] = (Snapshot(unit.state, version + 1), new_head, (split_now, metric_now))
         if encoded.receipt is not None and not run(
             "INSERT INTO {s}receipts(operation, id, member, request, outcome, version)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation, id) DO NOTHING RETURNING 1",
@@ -301,41 +332,41 @@ class PostgresStore:
             [entry_row(member, e, h) for e, h in zip(unit.entries, hashes, strict=True)],
         )
 
-    def _write_lots(
+    def _write_rows(
         self,
         connection: Connection[Any],
+        table: str,
         member: str,
         split: bool,
-        old: tuple[Lot, ...] | None,
-        new: tuple[Lot, ...],
+        writes: tuple[bool, list[str], list[tuple[str, str]]] | None,
     ) -> bool:
-        """Make ``member``'s lot rows those of ``new`` (:func:`._lots.lot_writes`).
-        False when ``new``'s lots cannot be rows: the member then has none."""
-        prefix = self._prefix
+        """Make ``member``'s rows in ``table`` (``lots`` or ``metric``) what ``writes``
+        says (:func:`._lots.lot_writes`, :func:`._metric.metric_writes`; ``split``: they
+        are rows now).  False when they cannot be rows: the member then has none there."""
+        prefix = self._prefix + table
 
         def run(sql: str, *parameters: object) -> int:
-            return int(connection.execute(sql.replace("{s}", prefix), parameters).rowcount)
+            return int(connection.execute(sql.replace("{t}", prefix), parameters).rowcount)
 
-        writes = lot_writes(split, old, new)
         clear = split if writes is None else writes[0]
         if clear:
-            run("DELETE FROM {s}lots WHERE member = %s", member)
+            run("DELETE FROM {t} WHERE member = %s", member)
         if writes is None:
             return False
         _, removed, added = writes
         if removed:
-            run("DELETE FROM {s}lots WHERE member = %s AND key = ANY(%s)", member, removed)
+            run("DELETE FROM {t} WHERE member = %s AND key = ANY(%s)", member, removed)
         if added:
             inserted = run(
-                "INSERT INTO {s}lots(member, key, data)"
+                "INSERT INTO {t}(member, key, data)"
                 " SELECT %s, k, d FROM unnest(%s::text[], %s::text[]) AS t(k, d)"
                 " ON CONFLICT DO NOTHING",
                 member,
                 [key for key, _ in added],
                 [data for _, data in added],
             )
-            if inserted != len(added):  # two lots with one key: they cannot be rows
-                run("DELETE FROM {s}lots WHERE member = %s", member)
+            if inserted != len(added):  # two with one key: they cannot be rows
+                run("DELETE FROM {t} WHERE member = %s", member)
                 return False
         return True
 
@@ -408,7 +439,15 @@ class PostgresStore:
                 )
             yield from member_ledgers(
                 [
-                    (row[0], partial(decode_state, row[2], row[5] if row[4] else None))
+                    (
+                        row[0],
+                        partial(
+                            decode_state,
+                            row[2],
+                            row[5] if row[4] else None,
+                            row[7] if row[6] else None,
+                        ),
+                    )
                     for row in rows
                 ],
                 entries,

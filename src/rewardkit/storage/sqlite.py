@@ -58,9 +58,11 @@ from typing import Any
 
 from .. import _codec
 from ..errors import StoreError
-from ..model import Entry, Lot, MemberState, Outcome, blank_state
+from ..model import Entry, MemberState, Outcome, blank_state
 from ._checkpoints import BACKSTOP, MODES, Checkpointer
 from ._lots import keep_as_rows, lot_writes
+from ._metric import keep_as_rows as keep_metric_as_rows
+from ._metric import metric_writes
 from ._schema import (
     SCHEMA_VERSION,
     SQLITE_MIGRATIONS,
@@ -103,9 +105,11 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SYNCHRONOUS", "SQLiteStore", "migrat
 MIGRATIONS = SQLITE_MIGRATIONS
 
 _UPSERT_MEMBER = (
-    "INSERT INTO members(id, version, state, due, head, split) VALUES (?, ?, ?, ?, ?, ?) "
+    "INSERT INTO members(id, version, state, due, head, split, metric_rows)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state,"
-    " due = excluded.due, head = excluded.head, split = excluded.split"
+    " due = excluded.due, head = excluded.head, split = excluded.split,"
+    " metric_rows = excluded.metric_rows"
 )
 _INSERT_ENTRY = "INSERT INTO entries(member, {}, hash) VALUES ({})".format(
     ENTRY_COLUMNS, ", ".join("?" * 12)
@@ -314,37 +318,42 @@ class SQLiteStore:
         # The state text only when the one kept for this member is not that version.
         row = self._read_one(
             "load a member",
-            "SELECT version, split, CASE WHEN version = ? THEN NULL ELSE state END"
+            "SELECT version, split, metric_rows, CASE WHEN version = ? THEN NULL ELSE state END"
             " FROM members WHERE id = ?",
             -1 if known is None else known.version,
             member,
         )
         if row is None:
             return Snapshot(blank_state(member), 0)
-        if known is not None and row[2] is None:
+        if known is not None and row[3] is None:
             return known
-        if not row[1]:
-            return self._keep(Snapshot(decode_state(row[2]), row[0]))
-        # Its lots are rows: the state and they are read in one transaction (a snapshot).
+        if not row[1] and not row[2]:
+            return self._keep(Snapshot(decode_state(row[3]), row[0]))
+        # Its lots or metric are rows: the state and they are read in one transaction.
         with (
             self._using() as connection,
             self._errors("load a member"),
             self._transaction(connection, "BEGIN"),
         ):
             row = connection.execute(
-                "SELECT version, split, state FROM members WHERE id = ?", (member,)
+                "SELECT version, split, metric_rows, state FROM members WHERE id = ?", (member,)
             ).fetchone()
-            lots = self._lot_texts(connection, [member]) if row[1] else {}
-        return self._keep(Snapshot(decode_state(row[2], lots.get(member)), row[0]))
+            lots = self._row_texts(connection, "lots", [member] if row[1] else [])
+            metric = self._row_texts(connection, "metric", [member] if row[2] else [])
+        snapshot = Snapshot(decode_state(row[3], lots.get(member), metric.get(member)), row[0])
+        return self._keep(snapshot)
 
     @staticmethod
-    def _lot_texts(connection: sqlite3.Connection, members: Sequence[str]) -> dict[str, list[str]]:
-        """The lots' texts of ``members`` whose lots are rows, each in spending order."""
+    def _row_texts(
+        connection: sqlite3.Connection, table: str, members: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """The texts in ``table`` (``lots`` or ``metric``) of ``members``, each member's
+        in key order (spending order, time order)."""
         found: dict[str, list[str]] = {member: [] for member in members}
         for start in range(0, len(members), _CHUNK):
             chunk = members[start : start + _CHUNK]
             rows = connection.execute(
-                "SELECT member, data FROM lots WHERE member IN"
+                f"SELECT member, data FROM {table} WHERE member IN"
                 f" ({', '.join('?' * len(chunk))}) ORDER BY member, key",
                 chunk,
             )
@@ -389,22 +398,27 @@ class SQLiteStore:
                 self._transaction(connection, "BEGIN"),
             ):
                 rows = connection.execute(
-                    "SELECT id, version, split, state FROM members WHERE id IN "
+                    "SELECT id, version, split, metric_rows, state FROM members WHERE id IN "
                     f"({', '.join('?' * len(chunk))})",
                     chunk,
                 ).fetchall()
-                unknown = []
-                for member, version, split, _ in rows:
+                unknown: list[str] = []
+                unknown_metric: list[str] = []
+                for member, version, split, metric_rows, _ in rows:
                     known = self._states.get(member)
                     if known is not None and known.version == version:
                         found[member] = known
-                    elif split:
+                        continue
+                    if split:
                         unknown.append(member)
-                lots = self._lot_texts(connection, unknown) if unknown else {}
-            for member, version, _, state in rows:
+                    if metric_rows:
+                        unknown_metric.append(member)
+                lots = self._row_texts(connection, "lots", unknown)
+                metric = self._row_texts(connection, "metric", unknown_metric)
+            for member, version, _, _, state in rows:
                 if member not in found:
-                    snapshot = Snapshot(decode_state(state, lots.get(member)), version)
-                    found[member] = self._keep(snapshot)
+                    state_now = decode_state(state, lots.get(member), metric.get(member))
+                    found[member] = self._keep(Snapshot(state_now, version))
         for member in members:
             if member not in found:
                 found[member] = Snapshot(blank_state(member), 0)
@@ -451,9 +465,10 @@ class SQLiteStore:
     ) -> None:
         receipt = encoded.receipt
         row = connection.execute(
-            "SELECT version, head, split FROM members WHERE id = ?", (unit.member,)
+            "SELECT version, head, split, metric_rows FROM members WHERE id = ?", (unit.member,)
         ).fetchone()
-        version, head, split = (0, None, 0) if row is None else (int(row[0]), row[1], row[2])
+        version, head, split, metric_rows = (0, None, 0, 0) if row is None else row
+        version = int(version)
         if version != unit.expected_version:
             raise StaleVersion(unit.member, unit.expected_version, version)
         if (
@@ -466,16 +481,24 @@ class SQLiteStore:
         # The state the commit started from, when known at that version: its lots are
         # the rows there now (when split), and only what changed is written.
         before = written.get(unit.member) or self._states.get(unit.member)
-        old = before.state.lots if before is not None and before.version == version else None
-        lots = unit.state.lots
-        if keep_as_rows(bool(split), lots) and self._write_lots(
-            connection, unit.member, bool(split), old, lots
-        ):
-            state, split = encoded.state(rows=True), 1
-        else:
-            state, split = encoded.state(rows=False), 0
+        old = before.state if before is not None and before.version == version else None
+        lots, metric = unit.state.lots, unit.state.metric
+        old_lots = None if old is None else old.lots
+        old_metric = None if old is None else old.metric
+        split = keep_as_rows(bool(split), lots) and self._write_rows(
+            connection, "lots", unit.member, bool(split), lot_writes(bool(split), old_lots, lots)
+        )
+        metric_rows = keep_metric_as_rows(bool(metric_rows), metric) and self._write_rows(
+            connection,
+            "metric",
+            unit.member,
+            bool(metric_rows),
+            metric_writes(bool(metric_rows), old_metric, metric),
+        )
+        state = encoded.state(split, metric_rows)
         connection.execute(
-            _UPSERT_MEMBER, (unit.member, version + 1, state, encoded.due, new_head, split)
+            _UPSERT_MEMBER,
+            (unit.member, version + 1, state, encoded.due, new_head, split, metric_rows),
         )
         written[unit.member] = Snapshot(unit.state, version + 1)
         if hashes:
@@ -490,34 +513,35 @@ class SQLiteStore:
             connection.executemany(_sqlite(SCORE_UPSERT), score_rows(unit))
 
     @staticmethod
-    def _write_lots(
+    def _write_rows(
         connection: sqlite3.Connection,
+        table: str,
         member: str,
         split: bool,
-        old: tuple[Lot, ...] | None,
-        new: tuple[Lot, ...],
+        writes: tuple[bool, list[str], list[tuple[str, str]]] | None,
     ) -> bool:
-        """Make ``member``'s lot rows those of ``new`` (:func:`._lots.lot_writes`).
-        False when ``new``'s lots cannot be rows: the member then has none, and keeps
-        its lots in the state's text."""
-        writes = lot_writes(split, old, new)
+        """Make ``member``'s rows in ``table`` (``lots`` or ``metric``) what ``writes``
+        says (:func:`._lots.lot_writes`, :func:`._metric.metric_writes`; ``split``: they
+        are rows now).  False when they cannot be rows: the member then has none there,
+        and keeps them in the state's text."""
         clear = split if writes is None else writes[0]
         if clear:
-            connection.execute("DELETE FROM lots WHERE member = ?", (member,))
+            connection.execute(f"DELETE FROM {table} WHERE member = ?", (member,))
         if writes is None:
             return False
         _, removed, added = writes
         if removed:
             connection.executemany(
-                "DELETE FROM lots WHERE member = ? AND key = ?", [(member, key) for key in removed]
+                f"DELETE FROM {table} WHERE member = ? AND key = ?",
+                [(member, key) for key in removed],
             )
         if added:
             inserted = connection.executemany(
-                "INSERT INTO lots(member, key, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                f"INSERT INTO {table}(member, key, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(member, key, data) for key, data in added],
             ).rowcount
-            if inserted != len(added):  # two lots with one key: they cannot be rows
-                connection.execute("DELETE FROM lots WHERE member = ?", (member,))
+            if inserted != len(added):  # two with one key: they cannot be rows
+                connection.execute(f"DELETE FROM {table} WHERE member = ?", (member,))
                 return False
         return True
 
@@ -581,13 +605,14 @@ class SQLiteStore:
                 self._transaction(connection, "BEGIN"),
             ):
                 rows = connection.execute(
-                    "SELECT id, split, state FROM members"
+                    "SELECT id, split, metric_rows, state FROM members"
                     f"{' WHERE id > ?' if after else ''} ORDER BY id LIMIT ?",
                     (*after, chunk),
                 ).fetchall()
                 if not rows:
                     return
-                lots = self._lot_texts(connection, [row[0] for row in rows if row[1]])
+                lots = self._row_texts(connection, "lots", [row[0] for row in rows if row[1]])
+                metric = self._row_texts(connection, "metric", [row[0] for row in rows if row[2]])
                 entries = connection.execute(
                     f"SELECT {ENTRY_COLUMNS}, member FROM entries"
                     " WHERE member BETWEEN ? AND ? ORDER BY member, seq",
@@ -595,8 +620,8 @@ class SQLiteStore:
                 ).fetchall()
             yield from member_ledgers(
                 [
-                    (member, partial(decode_state, text, lots.get(member)))
-                    for member, _, text in rows
+                    (member, partial(decode_state, text, lots.get(member), metric.get(member)))
+                    for member, _, _, text in rows
                 ],
                 entries,
             )
