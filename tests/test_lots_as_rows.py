@@ -317,3 +317,25 @@ def test_lots_with_instants_without_a_time_zone_stay_in_the_text(database: Datab
     store.commit(Commit("saver", snapshot.version, state, (), None))  # no TypeError
     assert database.query("SELECT split FROM members") == [(0,)]
     store.close()
+
+
+def test_a_savers_daily_expiry_deletes_the_expired_lot_and_writes_only_the_new_one(
+    tmp_path: Path,
+) -> None:
+    """A saver a year in: each day's purchase adds a lot at the end while the oldest
+    expires at the start; neither the lots kept nor their keys are written again."""
+    store = SQLiteStore(tmp_path / "saver.db")
+    kit = rk.Rewards(saver_programme(), store=store)
+    save_up(kit, 370)  # 12-month expiry: the first days' lots have gone
+    before = store.load("saver").state.lots
+    connection = store._connection()
+    changes = connection.total_changes
+    kit.record(purchase(999, START + timedelta(days=370, hours=1)))
+    after = store.load("saver").state.lots
+    assert after[-1].action == "p999"
+    # receipt, two entries (the expiry, the earning), member, one lot out, one in
+    assert connection.total_changes - changes == 6
+    assert after == (*before[1:], after[-1])
+    with SQLiteStore(tmp_path / "saver.db", cache_size=0) as afresh:
+        assert afresh.load("saver") == store.load("saver")
+    store.close()

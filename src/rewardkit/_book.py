@@ -86,7 +86,8 @@ class Book:
         self.totals: Totals | None = state._metric_totals if self.metric_sorted else None
         self.tier_activity = state.tier_activity
         self._fresh = len(self.lots)  # lots from this index on were added by this call
-        self._moved = False  # an existing lot changed: the order must be made again
+        self._moved = False  # an existing lot changed
+        self._reordered = False  # ... and its place in spending order with it
         # (currency, pending) -> points: the state's own when it carries them (a state the
         # engine made does), else summed over the lots when first asked.
         known = state._sums
@@ -147,11 +148,24 @@ class Book:
         """Replace the lot at ``index`` (its remaining points, status or expiry)."""
         if self._latest is None or lot.earned_at > self._latest:
             self._latest = lot.earned_at  # a release moves earned_at to its own instant
-        self._count(self.lots[index], -1)
+        before = self.lots[index]
+        self._count(before, -1)
         self.lots[index] = lot
         self._count(lot, 1)
         if index < self._fresh:
             self._moved = True
+            if not self._reordered and (
+                lot.expires_at != before.expires_at or lot.earned_at != before.earned_at
+            ):
+                self._reordered = True  # (spend_order's other parts never change)
+
+    def in_spend_order(self) -> range | list[int]:
+        """The indices of the lots in spending order: the list's own order while it is
+        known to be (the state's lots were, and no change moved one or added one)."""
+        if self.state._canonical and not self._reordered and len(self.lots) == self._fresh:
+            return range(len(self.lots))
+        lots = self.lots
+        return sorted(range(len(lots)), key=lambda i: spend_order(lots[i]))
 
     def add(self, lot: Lot) -> None:
         self.lots.append(lot)
@@ -378,24 +392,29 @@ class Book:
 
     def _ordered_lots(self) -> tuple[tuple[Lot, ...], list[Lot] | None]:
         """The lots to keep, in spending order, and the new ones among them when the
-        state's lots were kept as they are: when no lot the state had changed and its
-        lots are known to be in order, the new ones are slotted in."""
+        state's lots were kept as they are.  When the state's lots are known to be in
+        order and no change moved one (spending and expiring do not), the new ones are
+        slotted in; else all are sorted again."""
         state = self.state
-        if self._moved or not state._canonical:
+        if self._reordered or not state._canonical:
             kept = (lot for lot in self.lots if lot.remaining > 0)
             return tuple(sorted(kept, key=spend_order)), None
         fresh = [lot for lot in self.lots[self._fresh :] if lot.remaining > 0]
+        if self._moved:  # changed in place only (spent, expired): still in order
+            lots = tuple(lot for lot in self.lots[: self._fresh] if lot.remaining > 0)
+        else:
+            lots = state.lots
+        known = None if self._moved else fresh  # the state's lots kept as they are
         if not fresh:
-            return state.lots, fresh
+            return lots, known
         if len(fresh) > 1:
             fresh.sort(key=spend_order)
-        lots = state.lots
         if not lots or spend_order(lots[-1]) <= spend_order(fresh[0]):
-            return lots + tuple(fresh), fresh  # the usual case: new points expire last
+            return lots + tuple(fresh), known  # the usual case: new points expire last
         merged = list(lots)
         for lot in fresh:  # after equal keys, in order: what a stable sort gives
             bisect.insort_right(merged, lot, key=spend_order)
-        return tuple(merged), fresh
+        return tuple(merged), known
 
     def _next_due(self, fresh: list[Lot] | None) -> Any:
         """The new state's next_due(), when it follows from the old one's (``...``:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import attrs
 
 from . import _tiering
-from ._book import TIME, Book, spend_order
+from ._book import TIME, Book
 from ._play import FollowUp
 from .model import (
     CounterChange,
@@ -78,10 +78,6 @@ def release(program: Program, book: Book, index: int, at: datetime, cause: str) 
         _tiering.qualify(program, book, at, cause)
 
 
-def _in_spend_order(book: Book) -> list[int]:
-    return sorted(range(len(book.lots)), key=lambda i: spend_order(book.lots[i]))
-
-
 def advance_book(program: Program, book: Book, until: datetime) -> None:
     """Apply, in order, everything time does to the member up to ``until`` (inclusive);
     then drop a level the programme no longer has (a review due before dropped it then)."""
@@ -98,11 +94,11 @@ def advance_book(program: Program, book: Book, until: datetime) -> None:
         # Lots are taken in spending order, not list order: a release earlier in this
         # call leaves the list unsorted, and a sweep that committed it would not, so
         # lots due at one instant would otherwise be written in another order.
-        for i in _in_spend_order(book):
+        for i in book.in_spend_order():
             lot = book.lots[i]
             if lot.pending and lot.release_at is not None and lot.release_at <= instant:
                 release(program, book, i, lot.release_at, TIME)
-        for i in _in_spend_order(book):
+        for i in book.in_spend_order():
             lot = book.lots[i]
             due = lot.expires_at
             if not lot.pending and lot.remaining > 0 and due is not None and due <= instant:

@@ -110,7 +110,8 @@ def changed_lots(old: tuple[Lot, ...], new: tuple[Lot, ...]) -> tuple[list[str],
     """The keys of the rows to delete and the rows to insert to go from ``old``'s rows
     to ``new``'s (``None``: ``new``'s lots cannot be rows).  Both are in spending order,
     and a call mostly adds lots at the end or spends and expires them at the start: the
-    shared start and end are skipped, and what is left is compared by identity."""
+    shared start and end are skipped, and what is left is compared by identity.  Only
+    the lots added and removed get a key: the others keep theirs, and their order."""
     if old is new:
         return [], []
     start = common_prefix(old, new)
@@ -122,19 +123,28 @@ def changed_lots(old: tuple[Lot, ...], new: tuple[Lot, ...]) -> tuple[list[str],
         return None
     # (A lot object also in the shared start or end is once in ``old``, there: here it is
     # new, and its row's insert meets the one there, which the store sees.)
-    # The changed stretch with a neighbour on each side must stay in spending order
-    # (the shared start and end were, in ``old``): rows read back in key order.
-    window = new[max(start - 1, 0) : len(new) - end + 1]
+    # The lots kept must be in their old order (rows read back in key order) ...
+    if [i for i in map(id, old_middle) if i in after] != [
+        i for i in map(id, new_middle) if i in before
+    ]:
+        return None
+    # ... and each lot added in spending order with its neighbours (``old`` was).
     try:
-        keys = [lot_key(lot) for lot in window]
         removed = [lot_key(before[i]) for i in before.keys() - after.keys()]
+        added: LotRows = []
+        for offset, lot in enumerate(new_middle):
+            if id(lot) in before:
+                continue
+            index = start + offset
+            key = lot_key(lot)
+            if (index > 0 and lot_key(new[index - 1]) >= key) or (
+                index + 1 < len(new) and key >= lot_key(new[index + 1])
+            ):
+                return None
+            added.append((key, lot_text(lot)))
     except TypeError:  # a naive instant: no key
         return None
-    if not _in_order(keys):
-        return None
-    key_of = dict(zip(map(id, window), keys, strict=True))
-    added = [after[i] for i in after.keys() - before.keys()]
-    return removed, [(key_of[id(lot)], lot_text(lot)) for lot in added]
+    return removed, added
 
 
 def lot_writes(
