@@ -76,9 +76,16 @@ def history_trials(
 ) -> tuple[list[Trial], Callable[[], None], dict[str, int]]:
     """``record`` and ``balance`` for a member with ``entries`` prior ledger entries,
     for one with about 10, and for a saver (a coffee a day for 330 days, never redeemed:
-    hundreds of open lots), on one SQLite file, side by side."""
+    hundreds of open lots), on one SQLite file, side by side.
+
+    Every ``record`` round starts from a copy of the file as built (untimed), and each
+    member goes on as they lived: the long-standing member and the newcomer buy a coffee
+    every 18 hours, the saver one a day.  So a round measures each member as they are,
+    not as earlier rounds left them (100 purchases 30 s apart would put a newcomer's
+    tier metric at hundreds of contributions by the last round)."""
     folder = tempfile.mkdtemp(prefix="rewardkit-bench-", dir=directory)
-    kit = rk.Rewards(program, store=SQLiteStore(os.path.join(folder, "h.db"), synchronous=_SYNC))
+    built = os.path.join(folder, "built.db")
+    kit = rk.Rewards(program, store=SQLiteStore(built, synchronous=_SYNC))
     start = datetime(2012, 1, 1, 9, 0, tzinfo=UTC)
     end = _build_history(kit, "regular", entries, start)
     _build_history(kit, "newcomer", 10, end - timedelta(days=6))
@@ -86,66 +93,52 @@ def history_trials(
     members = ("regular", "newcomer", "saver")
     sizes = {m: kit.store.load(m).state.entries for m in members}
     lots = {m: len(kit.store.load(m).state.lots) for m in members}
-    kept = kit.balance("saver", at=end)  # the saver's rounds spend down to this again
-    clock = [end + timedelta(days=1)]
+    metric = {m: len(kit.store.load(m).state.metric) for m in members}
+    kit.close()
+    working = os.path.join(folder, "round.db")
+    current = [_fresh_copy(program, built, working)]
     count = 100
     rng = random.Random(7)
     rounds = [0]
+    every = {"regular": timedelta(hours=18), "newcomer": timedelta(hours=18)}
+
+    def restore() -> None:
+        current[0].close()
+        current[0] = _fresh_copy(program, built, working)
+        for member in members:  # loaded, as a server would hold a member in use
+            current[0].store.load(member)
 
     def record(member: str) -> Callable[[], int]:
+        step = every.get(member, timedelta(days=1))
+
         def run() -> int:
             rounds[0] += 1
+            at = end + timedelta(hours=1)
             total = 0
             for n in range(count):
-                clock[0] += timedelta(seconds=30)
-                action = _purchase(member, 10**6 * rounds[0] + n, clock[0], rng)
-                total += kit.record(action).points > 0
+                at += step
+                action = _purchase(member, 10**6 * rounds[0] + n, at, rng)
+                total += current[0].record(action).points > 0
             return total
 
         return run
 
+    at_end = end + timedelta(days=1)
+
     def balance(member: str) -> Callable[[], int]:
-        return lambda: sum(kit.balance(member, at=clock[0]) >= 0 for _ in range(count))
-
-    def spend(member: str) -> Callable[[], None]:
-        """Untimed, before a round: the member takes free coffees, as in their history,
-        so that the points a round earns do not pile up from round to round."""
-
-        floor = kept if member == "saver" else 0
-
-        def run() -> None:
-            while kit.balance(member, at=clock[0]) >= floor + 100:
-                rounds[0] += 1
-                kit.redeem(member, "free-coffee", id=f"{member}-spend-{rounds[0]}", at=clock[0])
-
-        return run
+        return lambda: sum(current[0].balance(member, at=at_end) >= 0 for _ in range(count))
 
     trials = [
-        Trial(
-            f"record, {sizes['regular']:,} prior entries",
-            record("regular"),
-            count,
-            setup=spend("regular"),
-        ),
-        Trial(
-            f"record, {sizes['newcomer']:,} prior entries",
-            record("newcomer"),
-            count,
-            setup=spend("newcomer"),
-        ),
-        Trial(
-            f"record, a saver: {lots['saver']:,} open lots",
-            record("saver"),
-            count,
-            setup=spend("saver"),
-        ),
-        Trial(f"balance, {sizes['regular']:,} prior entries", balance("regular"), count),
-        Trial(f"balance, {sizes['newcomer']:,} prior entries", balance("newcomer"), count),
-        Trial(f"balance, a saver: {lots['saver']:,} open lots", balance("saver"), count),
+        Trial(f"record, {sizes['regular']:,} prior entries", record("regular"), count, restore),
+        Trial(f"record, {sizes['newcomer']:,} prior entries", record("newcomer"), count, restore),
+        Trial(f"record, a saver: {lots['saver']:,} open lots", record("saver"), count, restore),
+        Trial(f"balance, {sizes['regular']:,} prior entries", balance("regular"), count, restore),
+        Trial(f"balance, {sizes['newcomer']:,} prior entries", balance("newcomer"), count, restore),
+        Trial(f"balance, a saver: {lots['saver']:,} open lots", balance("saver"), count, restore),
     ]
 
     def cleanup() -> None:
-        kit.close()
+        current[0].close()
         for name in os.listdir(folder):
             os.remove(os.path.join(folder, name))
         os.rmdir(folder)
@@ -153,8 +146,19 @@ def history_trials(
     info = {
         **{f"entries {m}": n for m, n in sizes.items()},
         **{f"lots {m}": n for m, n in lots.items()},
+        **{f"tier-metric contributions {m}": n for m, n in metric.items()},
     }
     return trials, cleanup, info
+
+
+def _fresh_copy(program: rk.Program, built: str, working: str) -> rk.Rewards:
+    """A kit on a fresh copy of the file at ``built`` (its write-ahead log folded in)."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(working + suffix):
+            os.remove(working + suffix)
+    with sqlite3.connect(built) as source, sqlite3.connect(working) as target:
+        source.backup(target)
+    return rk.Rewards(program, store=SQLiteStore(working, synchronous=_SYNC))
 
 
 # ---------------------------------------------------------------- many members

@@ -311,6 +311,12 @@ class MemberState:
     def balance(self, currency: str = DEFAULT_CURRENCY, at: datetime | None = None) -> int:
         """Spendable points in ``currency`` (not pending; not expired at ``at``)."""
         sums = self._sums
+        if sums is None and len(self.lots) >= _SUMS_FROM:  # decoded: total them once
+            sums = {}
+            for lot in self.lots:
+                key = (lot.currency, lot.pending)
+                sums[key] = sums.get(key, 0) + lot.remaining
+            object.__setattr__(self, "_sums", sums)
         if sums is not None and (at is None or self._all_usable_at(at)):
             return int(sums.get((currency, False), 0))
         return sum(
@@ -484,6 +490,7 @@ def _replacer(cls: type[Any]) -> Any:
 
 
 _KEEP = object()
+_SUMS_FROM = 16  # lots a decoded state totals once for its balances, not on every read
 _replace_state = _replacer(MemberState)
 
 
