@@ -478,8 +478,9 @@ class SQLiteStore:
             raise DuplicateReceipt(receipt[0], receipt[1])
         hashes = link(unit.member, head, unit.entries, count=unit.state.entries)
         new_head = hashes[-1] if hashes else head
-        # The state the commit started from, when known at that version: its lots are
-        # the rows there now (when split), and only what changed is written.
+        # The state the commit started from, when known at that version: its lots and
+        # its metric are the rows there now (when they are rows), and only what changed
+        # is written.
         before = written.get(unit.member) or self._states.get(unit.member)
         old = before.state if before is not None and before.version == version else None
         lots, metric = unit.state.lots, unit.state.metric
