@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 Convert = Callable[[Any], Any]
+_Kept = typing.TypeVar("_Kept", Lot, Contribution)
 
 _encode = encode_json
 
@@ -228,13 +229,13 @@ def loads_lot(text: str) -> Lot:
     return lot
 
 
-def _loads_lots(texts: Sequence[str]) -> tuple[Lot, ...]:
-    """Lots from their texts (each kept on its lot), parsed as one JSON array: one call
-    of the parser for all of a member's lots rather than one each."""
-    lots = tuple(map(_lot, json.loads("[" + ",".join(texts) + "]")))
-    for lot, text in zip(lots, texts, strict=True):
-        object.__setattr__(lot, "_data", text)
-    return lots
+def _loads_kept(texts: Sequence[str], build: Callable[[Any], _Kept]) -> tuple[_Kept, ...]:
+    """Lots or contributions from their texts (each kept on its object), parsed as one
+    JSON array: one call of the parser for all of a member's rather than one each."""
+    found = tuple(map(build, json.loads("[" + ",".join(texts) + "]")))
+    for item, text in zip(found, texts, strict=True):
+        object.__setattr__(item, "_data", text)
+    return found
 
 
 def dumps_outcome(outcome: Outcome) -> str:
@@ -346,11 +347,11 @@ def loads_state(
         rest = replace_state(_BLANK, **_READ_STATE(data))
     except (LookupError, TypeError, ValueError):
         rest = _codec.from_data({**data, "lots": [], "metric": []}, MemberState)
-    found = tuple(map(_lot, lots_data)) if lots is None else _loads_lots(lots)
+    found = tuple(map(_lot, lots_data)) if lots is None else _loads_kept(lots, _lot)
     if metric_data is None:
         if metric is None:
             raise KeyError("metric")  # stored without it, and no rows given
-        contributions = _loads_metric(metric)
+        contributions = _loads_kept(metric, _codec.contribution_from)
     else:
         contributions = tuple(map(_codec.contribution_from, metric_data))
     # Stored states are the engine's, in order; checked, since anyone may commit one.
@@ -360,16 +361,6 @@ def loads_state(
         and all(a.at <= b.at for a, b in pairwise(contributions))
     )
     return replace_state(rest, lots=found, metric=contributions, canonical=ordered)
-
-
-def _loads_metric(texts: Sequence[str]) -> tuple[Contribution, ...]:
-    """Contributions from their texts (each kept on its contribution), one parse."""
-    from . import _codec
-
-    found = tuple(map(_codec.contribution_from, json.loads("[" + ",".join(texts) + "]")))
-    for contribution, text in zip(found, texts, strict=True):
-        object.__setattr__(contribution, "_data", text)
-    return found
 
 
 _LOTS_JSON = '"lots":' + _encode(_LOTS)

@@ -42,6 +42,7 @@ __all__ = [
     "lot_key",
     "lot_rows",
     "lot_writes",
+    "stamp",
 ]
 
 ROWS_FROM = 16
@@ -51,7 +52,8 @@ inside the state's text than as rows of their own (measured: docs/performance.md
 _OFFSET = 10**17  # microseconds: puts year 1 above zero, so fixed-width text sorts
 
 
-def _stamp(instant: datetime) -> str:
+def stamp(instant: datetime) -> str:
+    """An instant as fixed-width text that sorts as the instants do (row keys)."""
     return f"{micros(instant) + _OFFSET:019d}"
 
 
@@ -59,8 +61,8 @@ def lot_key(lot: Lot) -> str:
     """The key of a lot's row: sorted as text, keys are in spending order."""
     expires = lot.expires_at
     if expires is None:
-        return f"1{_stamp(lot.earned_at)}{_stamp(lot.earned_at)}{lot.id}"
-    return f"0{_stamp(expires)}{_stamp(lot.earned_at)}{lot.id}"
+        return f"1{stamp(lot.earned_at)}{stamp(lot.earned_at)}{lot.id}"
+    return f"0{stamp(expires)}{stamp(lot.earned_at)}{lot.id}"
 
 
 LotRows = list[tuple[str, str]]  # (key, data) of each lot to insert

@@ -23,13 +23,11 @@ is written whole, or kept in the state's text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from itertools import pairwise
 
 from .._fastcodec import metric_text
 from ..model import Contribution
-from ..time import micros
-from ._lots import common_prefix
+from ._lots import common_prefix, stamp
 
 __all__ = ["ROWS_FROM", "MetricRows", "keep_as_rows", "metric_writes"]
 
@@ -39,7 +37,6 @@ ROWS_FROM = 256
 insert and delete dirty: at 64, a member with 108 contributions recorded about 25%
 slower as rows than inline (measured: docs/performance.md)."""
 
-_OFFSET = 10**17  # microseconds: puts year 1 above zero, so fixed-width text sorts
 _RANKS = 10**6  # contributions at one instant a key can tell apart
 
 MetricRows = list[tuple[str, str]]  # (key, data) of each contribution to insert
@@ -49,10 +46,6 @@ def keep_as_rows(split: bool, metric: Sequence[Contribution]) -> bool:
     """Whether a member's contributions are to be rows: once they are (``split``), they
     stay rows (until they cannot be); before, from :data:`ROWS_FROM` on."""
     return split or len(metric) >= ROWS_FROM
-
-
-def _stamp(instant: datetime) -> str:
-    return f"{micros(instant) + _OFFSET:019d}"
 
 
 def _rank(metric: Sequence[Contribution], index: int) -> int:
@@ -68,7 +61,7 @@ def _key(metric: Sequence[Contribution], index: int) -> str:
     rank = _rank(metric, index)
     if rank >= _RANKS:
         raise ValueError("too many contributions at one instant")
-    return f"{_stamp(metric[index].at)}{rank:06d}"
+    return f"{stamp(metric[index].at)}{rank:06d}"
 
 
 def _keys(metric: Sequence[Contribution], start: int, stop: int) -> list[str]:
