@@ -13,13 +13,14 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rewardkit as rk
-from rewardkit._fastcodec import dumps_state
-from rewardkit.model import Entry, MemberState
+from rewardkit._fastcodec import dumps_state, lot_text
+from rewardkit.model import Entry, Lot, MemberState
 from rewardkit.storage import Store, _lots
-from rewardkit.storage._lots import ROWS_FROM, lot_key
+from rewardkit.storage._lots import ROWS_FROM, lot_key, lot_rows, lot_writes
 from rewardkit.storage.base import Commit
 from rewardkit.storage.postgres import PostgresStore
 from rewardkit.storage.sqlite import SQLiteStore
@@ -339,3 +340,145 @@ def test_a_savers_daily_expiry_deletes_the_expired_lot_and_writes_only_the_new_o
     with SQLiteStore(tmp_path / "saver.db", cache_size=0) as afresh:
         assert afresh.load("saver") == store.load("saver")
     store.close()
+
+
+# ---------------------------------------------------------------- the writes, exactly
+
+
+def _lot(name: str, earned: int, term: int | None, points: int) -> Lot:
+    at = START + timedelta(hours=earned)
+    expires = None if term is None else at + timedelta(hours=term)
+    return Lot(name, "points", points, points, at, expires, f"a-{name}", "base")
+
+
+lots = st.builds(
+    _lot,
+    st.sampled_from("abcdefgh"),
+    st.integers(0, 12),
+    st.none() | st.integers(1, 12),
+    st.integers(1, 9),
+)
+
+
+def in_key_order(found: list[Lot]) -> tuple[Lot, ...]:
+    """``found`` in spending order, one lot per key: lots a store could hold as rows."""
+    unique = {lot_key(lot): lot for lot in found}
+    return tuple(unique[key] for key in sorted(unique))
+
+
+def edit_lots(held: list[Lot], edit: tuple[object, ...]) -> None:
+    match edit:
+        case ("let go", int(count)):  # the oldest spent or expired
+            del held[:count]
+        case ("add", Lot() as new):  # earned now: added at the end when it sorts last
+            if not held or lot_key(held[-1]) < lot_key(new):
+                held.append(new)
+        case ("slot in", Lot() as new):
+            held.insert(sum(lot_key(lot) <= lot_key(new) for lot in held), new)
+        case ("spend", int(index)) if held:  # a new object, the same key
+            index %= len(held)
+            held[index] = attrs.evolve(held[index], remaining=held[index].remaining - 1)
+        case ("remove", int(index)) if held:
+            del held[index % len(held)]
+        case ("move", int(index), int(to)) if held:  # the same object elsewhere
+            held.insert(to % len(held), held.pop(index % len(held)))
+        case ("twice", int(index), int(to)) if held:  # one object twice
+            held.insert(to % (len(held) + 1), held[index % len(held)])
+
+
+lot_edits = st.lists(
+    st.one_of(
+        st.tuples(st.just("let go"), st.integers(1, 4)),
+        st.tuples(st.just("add"), lots),
+        st.tuples(st.just("slot in"), lots),
+        st.tuples(st.just("spend"), st.integers(0, 100)),
+        st.tuples(st.just("remove"), st.integers(0, 100)),
+        st.tuples(st.just("move"), st.integers(0, 100), st.integers(0, 100)),
+        st.tuples(st.just("twice"), st.integers(0, 100), st.integers(0, 100)),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(old=st.lists(lots, max_size=30).map(in_key_order), edits=lot_edits)
+def test_the_writes_turn_the_old_lots_rows_into_the_new_ones(
+    old: tuple[Lot, ...], edits: list[tuple[object, ...]]
+) -> None:
+    """Whatever the change, the rows after the writes are the new lots', read back in
+    their order; or the writes (or an insert meeting a row, which the stores check) say
+    the new lots cannot be rows, and then they truly cannot."""
+    changed = list(old)
+    for edit in edits:
+        edit_lots(changed, edit)
+    new = tuple(changed)
+    writes = lot_writes(True, old, new)
+    if writes is None:
+        assert lot_rows(new) is None
+        return
+    found = lot_rows(old)
+    assert found is not None
+    rows = written(dict(found), writes)
+    if rows is None:  # the store sees an insert meet a row: not rows
+        assert lot_rows(new) is None
+        return
+    assert [rows[key] for key in sorted(rows)] == [lot_text(lot) for lot in new]
+
+
+def written(
+    rows: dict[str, str], writes: tuple[bool, list[str], list[tuple[str, str]]]
+) -> dict[str, str] | None:
+    """``rows`` (key -> data) after ``writes``, as a store makes them; ``None``: an
+    insert met a row."""
+    clear, removed, added = writes
+    if clear:
+        rows.clear()
+    for key in removed:
+        del rows[key]  # each key deleted was a row
+    for key, data in added:
+        if key in rows:
+            return None
+        rows[key] = data
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    old=st.lists(lots, max_size=30).map(in_key_order),
+    edits=st.lists(
+        st.one_of(
+            st.tuples(st.just("let go"), st.integers(1, 4)),
+            st.tuples(st.just("add"), lots),
+            st.tuples(st.just("spend"), st.just(0)),
+        ),
+        max_size=6,
+    ),
+)
+def test_spending_expiring_and_earning_write_only_the_lots_that_came_and_went(
+    old: tuple[Lot, ...], edits: list[tuple[object, ...]]
+) -> None:
+    """The engine's own changes (the oldest lots let go of, the first one partly spent,
+    new ones earned at the end): the writes delete those gone and insert those new,
+    however many were let go of at once; no lot kept is written again."""
+    changed = list(old)
+    for edit in edits:
+        edit_lots(changed, edit)
+    new = tuple(changed)
+    assert_only_what_came_and_went(lot_writes(True, old, new), old, new)
+
+
+def assert_only_what_came_and_went(
+    writes: tuple[bool, list[str], list[tuple[str, str]]] | None,
+    old: Sequence[object],
+    new: Sequence[object],
+) -> None:
+    """``writes`` delete the rows of the items of ``old`` not in ``new`` and insert those
+    of the items new in ``new`` (told by identity), and no other (unless nothing was
+    kept: then writing everything again is as cheap)."""
+    assert writes is not None
+    clear, removed, added = writes
+    kept = [item for item in new if any(item is held for held in old)]
+    if kept:
+        assert not clear
+        assert len(removed) == len(old) - len(kept)
+        assert len(added) == len(new) - len(kept)

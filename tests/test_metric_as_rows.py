@@ -22,7 +22,14 @@ from rewardkit.storage._metric import ROWS_FROM, metric_writes
 from rewardkit.storage.base import Commit
 from rewardkit.storage.sqlite import SQLiteStore
 
-from .test_lots_as_rows import Database, ReadAfreshAgrees, database, read_afresh
+from .test_lots_as_rows import (
+    Database,
+    ReadAfreshAgrees,
+    assert_only_what_came_and_went,
+    database,
+    read_afresh,
+    written,
+)
 
 __all__ = ["database"]  # the fixture, shared with the lots' tests
 
@@ -273,15 +280,9 @@ def test_the_writes_turn_the_old_rows_into_the_new_ones(
     if writes is None:
         assert any(a.at > b.at for a, b in pairwise(new))
         return
-    clear, removed, added = writes
-    if clear:
-        rows.clear()
-    for key in removed:
-        del rows[key]  # each key deleted was a row
-    for key, data in added:
-        assert key not in rows  # no insert meets a row
-        rows[key] = data
-    assert [rows[key] for key in sorted(rows)] == [metric_text(c) for c in new]
+    after = written(rows, writes)
+    assert after is not None  # no insert meets a row
+    assert [after[key] for key in sorted(after)] == [metric_text(c) for c in new]
 
 
 @settings(max_examples=200, deadline=None)
@@ -305,11 +306,4 @@ def test_the_engines_own_changes_write_only_what_came_and_went(
     for edit in edits:
         apply(changed, edit)
     new = tuple(changed)
-    writes = metric_writes(True, old, new)
-    assert writes is not None
-    clear, removed, added = writes
-    kept = [c for c in new if any(c is o for o in old)]
-    if kept:  # else everything went: written whole, which is as cheap
-        assert not clear
-        assert len(removed) == len(old) - len(kept)
-        assert len(added) == len(new) - len(kept)
+    assert_only_what_came_and_went(metric_writes(True, old, new), old, new)

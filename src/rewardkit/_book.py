@@ -88,6 +88,7 @@ class Book:
         self._fresh = len(self.lots)  # lots from this index on were added by this call
         self._moved = False  # an existing lot changed
         self._reordered = False  # ... and its place in spending order with it
+        self._emptied = 0  # the state's lots a change left with no points (less refilled)
         # (currency, pending) -> points: the state's own when it carries them (a state the
         # engine made does), else summed over the lots when first asked.
         known = state._sums
@@ -154,18 +155,21 @@ class Book:
         self._count(lot, 1)
         if index < self._fresh:
             self._moved = True
+            self._emptied += (before.remaining > 0) - (lot.remaining > 0)
             if not self._reordered and (
                 lot.expires_at != before.expires_at or lot.earned_at != before.earned_at
             ):
                 self._reordered = True  # (spend_order's other parts never change)
 
-    def in_spend_order(self) -> range | list[int]:
-        """The indices of the lots in spending order: the list's own order while it is
-        known to be (the state's lots were, and no change moved one or added one)."""
+    def in_spend_order(self, among: Sequence[int] | None = None) -> Sequence[int]:
+        """The indices of the lots (of those ``among``, given in ascending order) in
+        spending order: as they are while the list is known to be in that order (the
+        state's lots were, and no change moved one or added one)."""
+        indices = range(len(self.lots)) if among is None else among
         if self.state._canonical and not self._reordered and len(self.lots) == self._fresh:
-            return range(len(self.lots))
+            return indices
         lots = self.lots
-        return sorted(range(len(lots)), key=lambda i: spend_order(lots[i]))
+        return sorted(indices, key=lambda i: spend_order(lots[i]))
 
     def add(self, lot: Lot) -> None:
         self.lots.append(lot)
@@ -400,10 +404,8 @@ class Book:
             kept = (lot for lot in self.lots if lot.remaining > 0)
             return tuple(sorted(kept, key=spend_order)), None
         fresh = [lot for lot in self.lots[self._fresh :] if lot.remaining > 0]
-        if self._moved:  # changed in place only (spent, expired): still in order
-            lots = tuple(lot for lot in self.lots[: self._fresh] if lot.remaining > 0)
-        else:
-            lots = state.lots
+        # Changed in place only (spent, expired): still in order.
+        lots = self._kept() if self._moved else state.lots
         known = None if self._moved else fresh  # the state's lots kept as they are
         if not fresh:
             return lots, known
@@ -415,6 +417,17 @@ class Book:
         for lot in fresh:  # after equal keys, in order: what a stable sort gives
             bisect.insort_right(merged, lot, key=spend_order)
         return tuple(merged), known
+
+    def _kept(self) -> tuple[Lot, ...]:
+        """The state's lots with points left, in their order (all had points).  Those
+        emptied are mostly the first ones (spending and expiry take the earliest-expiring
+        lots): then the rest is one slice."""
+        lots, emptied, first = self.lots, self._emptied, 0
+        while first < emptied and lots[first].remaining <= 0:
+            first += 1
+        if first == emptied:
+            return tuple(lots[first : self._fresh])
+        return tuple(lot for lot in lots[: self._fresh] if lot.remaining > 0)
 
     def _next_due(self, fresh: list[Lot] | None) -> Any:
         """The new state's next_due(), when it follows from the old one's (``...``:

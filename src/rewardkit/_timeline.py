@@ -56,13 +56,31 @@ def refresh_expiry(program: Program, book: Book, activity: datetime | None) -> N
                 book.put(i, attrs.evolve(lot, expires_at=expires_at))
 
 
-def _next_instant(book: Book) -> datetime | None:
-    instants = [lot.release_at for lot in book.lots if lot.pending and lot.release_at]
-    instants += [
-        lot.expires_at
-        for lot in book.lots
-        if not lot.pending and lot.remaining > 0 and lot.expires_at is not None
-    ]
+def _changing(book: Book, until: datetime) -> list[int]:
+    """The lots time changes by ``until``, in list order: held ones it releases and
+    spendable ones it expires.  Only these change while time is applied (a release
+    changes its own lot, a review none), so one pass over the lots finds them all."""
+    found = []
+    for index, lot in enumerate(book.lots):
+        if lot.pending:
+            if lot.release_at is not None and lot.release_at <= until:
+                found.append(index)
+        elif lot.remaining > 0 and lot.expires_at is not None and lot.expires_at <= until:
+            found.append(index)
+    return found
+
+
+def _next_instant(book: Book, changing: list[int]) -> datetime | None:
+    """The first instant at which one of the lots ``changing`` is released or expires,
+    or the member's tier is reviewed."""
+    instants = []
+    for index in changing:
+        lot = book.lots[index]
+        if lot.pending:
+            if lot.release_at is not None:
+                instants.append(lot.release_at)
+        elif lot.remaining > 0 and lot.expires_at is not None:
+            instants.append(lot.expires_at)
     review = _tiering.due(book)
     if review is not None:
         instants.append(review)
@@ -86,19 +104,20 @@ def advance_book(program: Program, book: Book, until: datetime) -> None:
         if due is None or due > until:
             _tiering.retire_unknown(program, book, until)
             return
+    changing = _changing(book, until)
     while True:
-        instant = _next_instant(book)
+        instant = _next_instant(book, changing)
         if instant is None or instant > until:
             _tiering.retire_unknown(program, book, until)
             return
         # Lots are taken in spending order, not list order: a release earlier in this
         # call leaves the list unsorted, and a sweep that committed it would not, so
         # lots due at one instant would otherwise be written in another order.
-        for i in book.in_spend_order():
+        for i in book.in_spend_order(changing):
             lot = book.lots[i]
             if lot.pending and lot.release_at is not None and lot.release_at <= instant:
                 release(program, book, i, lot.release_at, TIME)
-        for i in book.in_spend_order():
+        for i in book.in_spend_order(changing):
             lot = book.lots[i]
             due = lot.expires_at
             if not lot.pending and lot.remaining > 0 and due is not None and due <= instant:

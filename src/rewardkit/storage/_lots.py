@@ -108,23 +108,44 @@ def common_prefix(old: Sequence[object], new: Sequence[object]) -> int:
     return low
 
 
+def _let_go(old: Sequence[Lot], new: Sequence[Lot], start: int) -> int:
+    """How many of ``old``'s lots right after the shared start ``new`` lets go of
+    before it goes on with the next of them (0: none, or not within 64): the oldest
+    lots a redemption spent or that expired, while a lot was added at the end."""
+    if start >= len(new):
+        return 0
+    following = new[start]
+    for skipped in range(1, min(65, len(old) - start)):
+        if old[start + skipped] is following:
+            return skipped
+    return 0
+
+
 def changed_lots(old: tuple[Lot, ...], new: tuple[Lot, ...]) -> tuple[list[str], LotRows] | None:
     """The keys of the rows to delete and the rows to insert to go from ``old``'s rows
     to ``new``'s (``None``: ``new``'s lots cannot be rows).  Both are in spending order,
     and a call mostly adds lots at the end or spends and expires them at the start: the
-    shared start and end are skipped, and what is left is compared by identity.  Only
-    the lots added and removed get a key: the others keep theirs, and their order."""
+    shared start, the run kept after the lots let go of and the shared end are skipped,
+    and what is left is compared by identity.  Only the lots added and removed get a
+    key: the others keep theirs, and their order."""
     if old is new:
         return [], []
     start = common_prefix(old, new)
-    end = 0 if start == len(old) else common_prefix(old[start:][::-1], new[start:][::-1])
-    old_middle, new_middle = old[start : len(old) - end], new[start : len(new) - end]
+    skipped = _let_go(old, new, start)
+    run = common_prefix(old[start + skipped :], new[start:]) if skipped else 0
+    old_rest, new_rest = start + skipped + run, start + run  # where each goes on
+    end = 0
+    if old_rest < len(old):
+        end = common_prefix(old[old_rest:][::-1], new[new_rest:][::-1])
+    let_go = old[start : start + skipped]
+    old_middle = let_go + old[old_rest : len(old) - end]
+    new_middle = new[new_rest : len(new) - end]
     before = dict(zip(map(id, old_middle), old_middle, strict=True))
     after = dict(zip(map(id, new_middle), new_middle, strict=True))
-    if len(after) != len(new_middle):
-        return None
-    # (A lot object also in the shared start or end is once in ``old``, there: here it is
-    # new, and its row's insert meets the one there, which the store sees.)
+    if len(after) != len(new_middle) or any(id(lot) in after for lot in let_go):
+        return None  # (one lot twice; a lot let go of comes back after the kept run)
+    # (A lot object also in the shared start, run or end is once in ``old``, there: here
+    # it is new, and its row's insert meets the one there, which the store sees.)
     # The lots kept must be in their old order (rows read back in key order) ...
     if [i for i in map(id, old_middle) if i in after] != [
         i for i in map(id, new_middle) if i in before
@@ -137,7 +158,7 @@ def changed_lots(old: tuple[Lot, ...], new: tuple[Lot, ...]) -> tuple[list[str],
         for offset, lot in enumerate(new_middle):
             if id(lot) in before:
                 continue
-            index = start + offset
+            index = new_rest + offset
             key = lot_key(lot)
             if (index > 0 and lot_key(new[index - 1]) >= key) or (
                 index + 1 < len(new) and key >= lot_key(new[index + 1])
