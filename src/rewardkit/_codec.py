@@ -97,11 +97,16 @@ def _decode_attribute(value: object) -> AttributeValue:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def contribution_data(contribution: Contribution) -> list[object]:
+def contribution_data(contribution: Contribution) -> list[object] | dict[str, str]:
     """A tier-metric contribution as stored: ``[microseconds since the epoch, "value"]``.
     A daily customer's state holds hundreds of them: this form is half the size of an
-    object with an ISO instant, and so is what every commit of theirs writes."""
-    return [(contribution.at - _EPOCH) // timedelta(microseconds=1), str(contribution.value)]
+    object with an ISO instant, and so is what every commit of theirs writes.  An
+    instant without a time zone (only a state built by hand has one) has no place on
+    the epoch's line: it keeps the object form, which reads back as it was."""
+    at = contribution.at
+    if at.utcoffset() is None:
+        return {"at": at.isoformat(), "value": str(contribution.value)}
+    return [(at - _EPOCH) // timedelta(microseconds=1), str(contribution.value)]
 
 
 def contribution_from(data: object) -> Contribution:

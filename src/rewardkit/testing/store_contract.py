@@ -32,6 +32,7 @@ import unittest
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 from typing import NoReturn, TypeVar
 
@@ -39,7 +40,7 @@ import attrs
 
 from ..analytics import ledgers
 from ..errors import StoreError
-from ..model import CounterChange, MemberState, Outcome, ScoreChange
+from ..model import Contribution, CounterChange, Lot, MemberState, Outcome, ScoreChange
 from ..storage.base import (
     Chain,
     Commit,
@@ -423,6 +424,28 @@ class StoreContract:
             assert final.state.balance() == total
             assert [entry.seq for entry in store.history("ana")] == list(range(total))
             assert verify(store).ok
+
+    def test_a_state_with_instants_without_a_time_zone_comes_back_as_committed(self) -> None:
+        """The engine's instants are all aware; a state built by hand may hold naive ones
+        in its lots and tier metric (enough of both that a SQL store would make them
+        rows): it is stored and read back as it was, by this store and a new one."""
+        naive = AT.replace(tzinfo=None)
+        lots = tuple(
+            Lot(f"p{n}#base", "points", 5, 5, naive + timedelta(hours=n), None, f"p{n}", "base")
+            for n in range(20)
+        )
+        metric = tuple(Contribution(naive + timedelta(hours=n), Decimal(n)) for n in range(300))
+        state = attrs.evolve(MemberState(id="ana"), lots=lots, metric=metric)
+        store = self.make_store()
+        try:
+            store.commit(Commit("ana", 0, state, (), None))
+            assert store.load("ana") == Snapshot(state, 1)
+        finally:
+            store.close()
+        reopened = self.reopen_store(store)
+        if reopened is not None:
+            with closing(reopened):
+                assert reopened.load("ana") == Snapshot(state, 1)
 
     # ---------------------------------------------------------------- persistence
 
