@@ -294,6 +294,14 @@ def members_trials(
         name: rk.Rewards(program, store=SQLiteStore(path, synchronous=_SYNC))
         for name, path in (("small", small), ("big", big))
     }
+    # Stores that keep no state decoded: every call reads its member from the file.
+    kits.update(
+        (
+            f"{name}, cold",
+            rk.Rewards(program, store=SQLiteStore(path, synchronous=_SYNC, cache_size=0)),
+        )
+        for name, path in (("small", small), ("big", big))
+    )
     rng = random.Random(11)
     run_id = time.time_ns()  # new ids even in a file a former run wrote to
     clock = [_LATER_EARNED + timedelta(days=1)]
@@ -330,8 +338,10 @@ def members_trials(
         return lambda: sum(kit.balance(pick(members), at=clock[0]) >= 0 for _ in range(count))
 
     # The same active members in both files (the first ``sizes[0]``): only the size of
-    # the file differs.  The last two trials ask for any member of the big file, which
-    # the store has not kept decoded: what a member not seen for long costs.
+    # the file differs.  Then any member of the big file, which the store has not kept
+    # decoded: what a member not seen for long costs.  Last, stores that keep nothing
+    # decoded, on both files: any member of each, every one read from its file, so the
+    # pair differs by the file's size alone.
     active = sizes[0]
     trials = [
         Trial(f"record, {sizes[0]:,} members", record("small", active), count),
@@ -340,6 +350,10 @@ def members_trials(
         Trial(f"balance, {sizes[1]:,} members", balance("big", active), count),
         Trial(f"record, {sizes[1]:,} members, any member", record("big", sizes[1]), count),
         Trial(f"balance, {sizes[1]:,} members, any member", balance("big", sizes[1]), count),
+        Trial(f"record, {sizes[0]:,} members, none kept", record("small, cold", active), count),
+        Trial(f"record, {sizes[1]:,} members, none kept", record("big, cold", sizes[1]), count),
+        Trial(f"balance, {sizes[0]:,} members, none kept", balance("small, cold", active), count),
+        Trial(f"balance, {sizes[1]:,} members, none kept", balance("big, cold", sizes[1]), count),
     ]
 
     def cleanup() -> None:
