@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rewardkit as rk
+from rewardkit.expiry import after_wall_clock
 from rewardkit.model import Contribution
 from rewardkit.tiers import Metric
 
@@ -492,6 +494,38 @@ def test_a_review_on_a_dst_day_happens_at_the_right_local_instant(
     assert kit.member("ana", at=local(reached, tz)).tier_status.review_at == local(review, tz)
     assert tier_at(kit, local(review, tz) - TICK) == "silver"
     assert tier_at(kit, local(review, tz)) is None
+
+
+@pytest.mark.parametrize("tz", [MADRID, NEW_YORK], ids=["madrid", "ny"])
+def test_hours_after_any_instant_of_a_fall_back_night_are_that_much_time_later(
+    tz: ZoneInfo,
+) -> None:
+    """Every minute of the night clocks go back (the repeated hour's two passes
+    included): an hour, and 90 minutes, after it is exactly that much elapsed time."""
+    night = {MADRID: "2026-10-25 00:00", NEW_YORK: "2026-11-01 00:00"}[tz]
+    start = local(night, tz)
+    for minute in range(4 * 60):
+        instant = start + timedelta(minutes=minute)
+        for span in (relativedelta(hours=1), relativedelta(hours=1, minutes=30)):
+            expected = instant + timedelta(hours=span.hours, minutes=span.minutes)
+            assert after_wall_clock(instant, span, tz) == expected, instant
+
+
+def test_an_hour_long_keep_reached_in_the_repeated_hour_is_reviewed_an_hour_later() -> None:
+    """Qualified at 02:20 in the second pass through 02:00-03:00 (clocks went back at
+    03:00 CEST): the level is reviewed at 03:20 CET, an hour on, and a call after that
+    returns (it looped forever on a review that resolved to 02:20 of the first pass)."""
+    ladder = rk.ladder(metric="points_earned", levels=[SILVER], keep=rk.keep_for({"hours": 1}))
+    kit = kit_for(ladder)
+    reached = datetime(2026, 10, 25, 1, 20, tzinfo=UTC)  # 02:20 CET, the second 02:20
+    buy(kit, "o1", reached, 100)
+    review = reached + timedelta(hours=1)
+    assert kit.member("ana", at=reached).tier_status.review_at == review
+    assert kit.member("ana", at=review - TICK).tier_status.review_at == review
+    # Reviewed then, and kept (the metric still meets the level): for another hour.
+    later = kit.member("ana", at=review + timedelta(minutes=30)).tier_status
+    assert later.level == "silver"
+    assert later.review_at == review + timedelta(hours=1)
 
 
 def test_a_rolling_window_starting_in_a_skipped_hour_starts_when_clocks_jumped() -> None:

@@ -131,6 +131,11 @@ def after_wall_clock(instant: datetime, span: relativedelta, tz: tzinfo) -> date
     """``instant`` + ``span`` as a UTC instant: years, months and days move the
     programme's calendar (Jan 31 + 1 month = Feb 28; noon stays noon across DST),
     hours, minutes and seconds are elapsed time (1 hour is 3,600 s, DST or not)."""
+    if not (span.years or span.months or span.days):
+        # Elapsed time only.  Read as a wall time and back, an instant of the second
+        # pass through a repeated hour would resolve to the first one, an hour earlier:
+        # a review an hour on would never come (a call looped on it forever).
+        return instant.astimezone(UTC) + _elapsed(span)
     local = instant.astimezone(tz)
     key = (tz, local.toordinal(), 1, span.years, span.months, span.days)
     shift = _SHIFTS.get(key)
