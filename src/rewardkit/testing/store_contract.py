@@ -435,7 +435,8 @@ class StoreContract:
             for n in range(20)
         )
         metric = tuple(Contribution(naive + timedelta(hours=n), Decimal(n)) for n in range(300))
-        state = attrs.evolve(MemberState(id="ana"), lots=lots, metric=metric)
+        aware = Contribution(AT + timedelta(days=30), Decimal(1))  # naive and aware mixed
+        state = attrs.evolve(MemberState(id="ana"), lots=lots, metric=(*metric, aware))
         store = self.make_store()
         try:
             store.commit(Commit("ana", 0, state, (), None))
