@@ -294,13 +294,15 @@ def members_trials(
         name: rk.Rewards(program, store=SQLiteStore(path, synchronous=_SYNC))
         for name, path in (("small", small), ("big", big))
     }
-    # Stores that keep no state decoded: every call reads its member from the file.
+    # Stores that keep no state decoded: every call reads its member from the file.  The
+    # small one on a copy of its file, so that its records leave the states the first
+    # store keeps as they are (a store's kept state is read again once another changed it).
+    cold_small = small + ".cold"
+    with sqlite3.connect(small) as source, sqlite3.connect(cold_small) as target:
+        source.backup(target)
     kits.update(
-        (
-            f"{name}, cold",
-            rk.Rewards(program, store=SQLiteStore(path, synchronous=_SYNC, cache_size=0)),
-        )
-        for name, path in (("small", small), ("big", big))
+        (name, rk.Rewards(program, store=SQLiteStore(path, synchronous=_SYNC, cache_size=0)))
+        for name, path in (("small, cold", cold_small), ("big, cold", big))
     )
     rng = random.Random(11)
     run_id = time.time_ns()  # new ids even in a file a former run wrote to
@@ -308,20 +310,20 @@ def members_trials(
     count = 300
     rounds = [0]
 
-    def pick(members: int) -> str:
+    def pick(members: int, first: int = 0) -> str:
         """A member whose points are not due at the sweep (every 100th is): records
         leave the sweep the same members to do."""
-        number = rng.randrange(members)
+        number = first + rng.randrange(members)
         return _member(number if number % 100 else number + 1)
 
-    def record(name: str, members: int) -> Callable[[], int]:
+    def record(name: str, members: int, first: int = 0) -> Callable[[], int]:
         def run() -> int:
             rounds[0] += 1
             kit = kits[name]
             total = 0
             for n in range(count):
                 clock[0] += timedelta(seconds=5)
-                member = pick(members)
+                member = pick(members, first)
                 action = rk.Action(
                     id=f"bench-{run_id}-{rounds[0]}-{n}",
                     member=member,
@@ -333,15 +335,18 @@ def members_trials(
 
         return run
 
-    def balance(name: str, members: int) -> Callable[[], int]:
+    def balance(name: str, members: int, first: int = 0) -> Callable[[], int]:
         kit = kits[name]
-        return lambda: sum(kit.balance(pick(members), at=clock[0]) >= 0 for _ in range(count))
+        return lambda: sum(
+            kit.balance(pick(members, first), at=clock[0]) >= 0 for _ in range(count)
+        )
 
     # The same active members in both files (the first ``sizes[0]``): only the size of
     # the file differs.  Then any member of the big file, which the store has not kept
     # decoded: what a member not seen for long costs.  Last, stores that keep nothing
-    # decoded, on both files: any member of each, every one read from its file, so the
-    # pair differs by the file's size alone.
+    # decoded: as many members of each file, with the same history (the small file's
+    # members on its copy; as many others of the big file's, which its first store does
+    # not ask for), every one read from its file, so the pair differs by the file alone.
     active = sizes[0]
     trials = [
         Trial(f"record, {sizes[0]:,} members", record("small", active), count),
@@ -351,14 +356,23 @@ def members_trials(
         Trial(f"record, {sizes[1]:,} members, any member", record("big", sizes[1]), count),
         Trial(f"balance, {sizes[1]:,} members, any member", balance("big", sizes[1]), count),
         Trial(f"record, {sizes[0]:,} members, none kept", record("small, cold", active), count),
-        Trial(f"record, {sizes[1]:,} members, none kept", record("big, cold", sizes[1]), count),
+        Trial(
+            f"record, {sizes[1]:,} members, none kept", record("big, cold", active, active), count
+        ),
         Trial(f"balance, {sizes[0]:,} members, none kept", balance("small, cold", active), count),
-        Trial(f"balance, {sizes[1]:,} members, none kept", balance("big, cold", sizes[1]), count),
+        Trial(
+            f"balance, {sizes[1]:,} members, none kept",
+            balance("big, cold", active, active),
+            count,
+        ),
     ]
 
     def cleanup() -> None:
         for kit in kits.values():
             kit.close()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(cold_small + suffix):
+                os.remove(cold_small + suffix)
 
     return trials, cleanup
 
