@@ -31,6 +31,7 @@ from .model import (
     MemberState,
     Outcome,
     TierStatus,
+    lot_sums,
     replace_state,
 )
 
@@ -117,11 +118,7 @@ class Book:
     def _totals(self) -> dict[tuple[str, bool], int]:
         sums = self._sums
         if sums is None:
-            sums = {}
-            for lot in self.lots:
-                key = (lot.currency, lot.pending)
-                sums[key] = sums.get(key, 0) + lot.remaining
-            self._sums = sums
+            sums = self._sums = lot_sums(self.lots)
         return sums
 
     def balance(self, currency: str) -> int:

@@ -6,7 +6,7 @@ and sorted by key, so two equal states serialise to the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -312,10 +312,7 @@ class MemberState:
         """Spendable points in ``currency`` (not pending; not expired at ``at``)."""
         sums = self._sums
         if sums is None and len(self.lots) >= _SUMS_FROM:  # decoded: total them once
-            sums = {}
-            for lot in self.lots:
-                key = (lot.currency, lot.pending)
-                sums[key] = sums.get(key, 0) + lot.remaining
+            sums = lot_sums(self.lots)
             object.__setattr__(self, "_sums", sums)
         if sums is not None and (at is None or self._all_usable_at(at)):
             return int(sums.get((currency, False), 0))
@@ -487,6 +484,15 @@ def _replacer(cls: type[Any]) -> Any:
             scope[f"_default_{name}"] = field.default
     exec("\n".join(lines), scope)  # the way attrs itself builds __init__
     return scope["replace"]
+
+
+def lot_sums(lots: Iterable[Lot]) -> dict[tuple[str, bool], int]:
+    """The lots' remaining points by (currency, pending)."""
+    sums: dict[tuple[str, bool], int] = {}
+    for lot in lots:
+        key = (lot.currency, lot.pending)
+        sums[key] = sums.get(key, 0) + lot.remaining
+    return sums
 
 
 _KEEP = object()
